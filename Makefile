@@ -1,0 +1,93 @@
+# sardine: a virtual machine monitor for Linux/KVM.
+#
+#   make            build build/sardine
+#   make guest      build the test/default guest (kernel + initramfs) into build/guest
+#   make run        build, then boot the default guest on this terminal
+#                   (inside the box when this host's KVM cannot run it)
+#   make test       unit tests on the host, real-guest tests on KVM or in the box
+#   make asan       the same tests with AddressSanitizer + UBSan builds
+#   make bench      benchmarks, side by side with QEMU (results in bench/results/)
+#   make fuzz       build the libFuzzer targets into build/fuzz
+
+VERSION   := 0.1.0
+Q         := $(if $(V),,@)
+BUILD     ?= build
+CC        ?= cc
+PKGS      := liburing libseccomp json-c libmicrohttpd
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+
+WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wvla \
+             -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Isrc $(PKG_CFLAGS) \
+             -DSARDINE_VERSION='"$(VERSION)"' \
+             -DSARDINE_GUEST_DIR='"$(abspath build/guest)"' \
+             -fno-strict-aliasing -fstack-protector-strong
+LDLIBS    += $(PKG_LIBS) -lpthread
+
+SRCS      := $(shell find src -name '*.c' | sort)
+OBJS      := $(SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS  := $(filter-out $(BUILD)/src/cli/main.o,$(OBJS))
+
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+GUEST_SRCS := $(sort $(wildcard tests/tiny/*.S))
+GUEST_BINS := $(GUEST_SRCS:tests/tiny/%.S=$(BUILD)/tiny/%.elf)
+
+.PHONY: all guest run test unit integration asan bench fuzz clean tiny
+all: $(BUILD)/sardine $(GUEST_BINS)
+
+$(BUILD)/sardine: $(OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+# Unit tests: cmocka, linked against every object but main.
+$(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	$(Q)$(CC) $(LDFLAGS) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
+
+# Tiny hand-made guests (PVH ELF, 32-bit entry) for CPU/boot/exit tests.
+$(BUILD)/tiny/%.elf: tests/tiny/%.S tests/tiny/tiny.ld tests/tiny/tiny.h
+	@mkdir -p $(dir $@)
+	@echo "  AS      $@"
+	$(Q)$(CC) -m32 -nostdlib -static -Wl,-T,tests/tiny/tiny.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments -o $@ $<
+
+tiny: $(GUEST_BINS)
+
+guest:
+	tests/guest/build.sh build/guest
+
+run: all guest
+	tests/run-default-guest.sh $(BUILD)/sardine
+
+unit: $(UNIT_BINS)
+	tests/run-unit.sh $(UNIT_BINS)
+
+test: all guest $(UNIT_BINS)
+	tests/run-all.sh $(BUILD)
+
+# ASan + UBSan build of everything, then the same suite against it.
+asan:
+	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" build/asan/sardine $(patsubst $(BUILD)/%,build/asan/%,$(UNIT_BINS)) $(GUEST_BINS)
+	$(MAKE) guest
+	SARDINE_SANITIZED=1 tests/run-all.sh build/asan
+
+bench: all guest
+	bench/run-all.sh $(BUILD)
+
+fuzz:
+	$(MAKE) -f tests/fuzz/Makefile
+
+clean:
+	rm -rf build/sardine build/src build/tests build/tiny build/asan build/fuzz
+
+-include $(OBJS:.o=.d)

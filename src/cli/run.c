@@ -1,0 +1,179 @@
+/* sardine run: parse options into a vm_config and run it. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "vmm/config.h"
+#include "vmm/log.h"
+#include "vmm/runner.h"
+
+static const char run_usage[] =
+	"usage: sardine run [options]\n"
+	"\n"
+	"  --kernel PATH      bzImage, or ELF with a PVH entry (default: the built-in test guest)\n"
+	"  --initrd PATH      initial ramdisk\n"
+	"  --cmdline STR      kernel command line (default: console=ttyS0)\n"
+	"  --memory SIZE      guest RAM, K/M/G suffixes, bare number in MiB (default 256M)\n"
+	"  --cpus N           vCPUs, 1 to 254 (default 1)\n"
+	"  --no-reboot        exit when the guest reboots\n"
+	"  --no-merge         do not offer guest RAM to KSM\n"
+	"  --log-level LEVEL  error, warn, info or debug (default warn)\n"
+	"\n"
+	"On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n";
+
+enum {
+	OPT_KERNEL = 256,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_MEMORY,
+	OPT_CPUS,
+	OPT_NO_REBOOT,
+	OPT_NO_MERGE,
+	OPT_LOG_LEVEL,
+	OPT_HELP,
+};
+
+static const struct option run_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
+	{ "no-merge", no_argument, NULL, OPT_NO_MERGE },
+	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+void cli_error(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "sardine: error: %s\n", msg);
+}
+
+static int set_string(char **dst, const char *value)
+{
+	free(*dst);
+	*dst = strdup(value);
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int parse_memory(struct vm_config *cfg, const char *arg)
+{
+	uint64_t size;
+
+	if (parse_size(arg, 1ULL << 20, &size)) {
+		cli_error("--memory: '%s' is not a size (examples: 512M, 4G)", arg);
+		return -EINVAL;
+	}
+	if (size < VM_MIN_MEM || size > VM_MAX_MEM || size % 4096) {
+		cli_error("--memory: %s is out of range (32M to 1T, a multiple of 4K)", arg);
+		return -ERANGE;
+	}
+	cfg->mem_size = size;
+	return 0;
+}
+
+static int parse_option(struct vm_config *cfg, int opt, const char *arg)
+{
+	unsigned long n;
+	enum log_level level;
+
+	switch (opt) {
+	case OPT_KERNEL: return set_string(&cfg->kernel, arg);
+	case OPT_INITRD: return set_string(&cfg->initrd, arg);
+	case OPT_CMDLINE: return set_string(&cfg->cmdline, arg);
+	case OPT_MEMORY: return parse_memory(cfg, arg);
+	case OPT_CPUS:
+		if (parse_uint(arg, 1, VM_MAX_CPUS, &n)) {
+			cli_error("--cpus: '%s' is not a number from 1 to %d", arg, VM_MAX_CPUS);
+			return -EINVAL;
+		}
+		cfg->nr_cpus = (unsigned int)n;
+		return 0;
+	case OPT_NO_REBOOT: cfg->no_reboot = true; return 0;
+	case OPT_NO_MERGE: cfg->no_merge = true; return 0;
+	case OPT_LOG_LEVEL:
+		if (log_parse_level(arg, &level)) {
+			cli_error("--log-level: '%s' is not one of error, warn, info, debug", arg);
+			return -EINVAL;
+		}
+		log_threshold = level;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+/* No --kernel: the test guest that `make guest` builds. */
+static int use_default_guest(struct vm_config *cfg)
+{
+	char kernel[4096], initrd[4096];
+
+	snprintf(kernel, sizeof(kernel), "%s/vmlinuz", SARDINE_GUEST_DIR);
+	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", SARDINE_GUEST_DIR);
+	if (access(kernel, R_OK) || access(initrd, R_OK)) {
+		cli_error("no --kernel given and the default guest is not built (run 'make guest')");
+		return -ENOENT;
+	}
+	if (set_string(&cfg->kernel, kernel) || (!cfg->initrd && set_string(&cfg->initrd, initrd)))
+		return -ENOMEM;
+	if (!cfg->cmdline)
+		return set_string(&cfg->cmdline, "console=ttyS0 quiet");
+	return 0;
+}
+
+int cli_run(int argc, char **argv)
+{
+	struct vm_config cfg;
+	int opt, status;
+
+	config_init_defaults(&cfg);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", run_options, NULL)) != -1) {
+		if (opt == OPT_HELP) {
+			fputs(run_usage, stdout);
+			config_free(&cfg);
+			return 0;
+		}
+		if (opt == '?' || opt == ':') {
+			if (optopt)
+				cli_error("option '%s' needs a value (see sardine run --help)", argv[optind - 1]);
+			else
+				cli_error("unknown option '%s' (see sardine run --help)", argv[optind - 1]);
+			config_free(&cfg);
+			return EXIT_USAGE;
+		}
+		if (parse_option(&cfg, opt, optarg)) {
+			config_free(&cfg);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		cli_error("unexpected argument '%s' (see sardine run --help)", argv[optind]);
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	if (!cfg.kernel && use_default_guest(&cfg)) {
+		config_free(&cfg);
+		return EXIT_USAGE;
+	}
+	if (!cfg.cmdline && set_string(&cfg.cmdline, "console=ttyS0")) {
+		config_free(&cfg);
+		return EXIT_VM_ERROR;
+	}
+	status = vmm_run(&cfg);
+	config_free(&cfg);
+	return status;
+}

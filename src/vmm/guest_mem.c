@@ -1,0 +1,138 @@
+#define LOG_TAG "mem"
+#include "vmm/guest_mem.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "vmm/log.h"
+
+int guest_mem_init(struct guest_mem *gm, const struct guest_mem_layout *layout)
+{
+	uint64_t low, high;
+	void *base;
+
+	memset(gm, 0, sizeof(*gm));
+	if (layout->ram_size == 0 || layout->hole_start > layout->hole_end)
+		return -EINVAL;
+	low = layout->ram_size < layout->hole_start ? layout->ram_size : layout->hole_start;
+	high = layout->ram_size - low;
+
+	/* NORESERVE: guests may be overcommitted; pages are only charged when
+	 * touched, and the balloon gives them back. */
+	base = mmap(NULL, layout->ram_size, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED) {
+		int err = -errno;
+
+		log_error("cannot map %llu MiB of guest RAM: %s",
+			  (unsigned long long)(layout->ram_size >> 20), strerror(errno));
+		return err;
+	}
+	/* Advice is best effort: a host without THP or KSM still runs guests. */
+	if (layout->hugepages && madvise(base, layout->ram_size, MADV_HUGEPAGE) < 0)
+		log_debug("MADV_HUGEPAGE: %s", strerror(errno));
+	if (layout->mergeable && madvise(base, layout->ram_size, MADV_MERGEABLE) < 0)
+		log_debug("MADV_MERGEABLE: %s", strerror(errno));
+	/* Guest RAM has no place in a core dump of sardine. */
+	madvise(base, layout->ram_size, MADV_DONTDUMP);
+
+	gm->map_base = base;
+	gm->map_size = layout->ram_size;
+	gm->ram_size = layout->ram_size;
+	gm->region[0] = (struct guest_region){ .gpa = 0, .size = low, .hva = base };
+	gm->nr_regions = 1;
+	if (high) {
+		gm->region[1] = (struct guest_region){
+			.gpa = layout->hole_end, .size = high, .hva = (uint8_t *)base + low
+		};
+		gm->nr_regions = 2;
+	}
+	return 0;
+}
+
+void guest_mem_destroy(struct guest_mem *gm)
+{
+	if (gm->map_base)
+		munmap(gm->map_base, gm->map_size);
+	memset(gm, 0, sizeof(*gm));
+}
+
+int gm_read(const struct guest_mem *gm, uint64_t gpa, void *dst, size_t len)
+{
+	const void *src = gm_ptr(gm, gpa, len);
+
+	if (!src)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, size_t len)
+{
+	void *dst = gm_ptr(gm, gpa, len);
+
+	if (!dst)
+		return -EFAULT;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+static const struct guest_region *region_of(const struct guest_mem *gm, uint64_t gpa)
+{
+	for (unsigned int i = 0; i < gm->nr_regions; i++)
+		if (gpa - gm->region[i].gpa < gm->region[i].size)
+			return &gm->region[i];
+	return NULL;
+}
+
+int gm_to_iov(const struct guest_mem *gm, uint64_t gpa, uint64_t len, struct iovec *iov,
+	      unsigned int max, unsigned int *n)
+{
+	unsigned int count = *n;
+
+	if (gpa + len < gpa)
+		return -EFAULT;
+	while (len) {
+		const struct guest_region *r = region_of(gm, gpa);
+		uint64_t off, chunk;
+
+		if (!r)
+			return -EFAULT;
+		if (count >= max)
+			return -E2BIG;
+		off = gpa - r->gpa;
+		chunk = r->size - off < len ? r->size - off : len;
+		iov[count].iov_base = r->hva + off;
+		iov[count].iov_len = chunk;
+		count++;
+		gpa += chunk;
+		len -= chunk;
+	}
+	*n = count;
+	return 0;
+}
+
+int gm_discard(const struct guest_mem *gm, uint64_t gpa, uint64_t len)
+{
+	void *p = gm_ptr(gm, gpa, len);
+
+	if (!p || (gpa | len) & 4095)
+		return -EFAULT;
+	if (madvise(p, len, MADV_DONTNEED) < 0)
+		return -errno;
+	return 0;
+}
+
+uint64_t gm_gpa_of(const struct guest_mem *gm, const void *hva)
+{
+	const uint8_t *p = hva;
+
+	for (unsigned int i = 0; i < gm->nr_regions; i++) {
+		const struct guest_region *r = &gm->region[i];
+
+		if (p >= r->hva && (uint64_t)(p - r->hva) < r->size)
+			return r->gpa + (uint64_t)(p - r->hva);
+	}
+	return UINT64_MAX;
+}

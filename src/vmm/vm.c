@@ -1,0 +1,200 @@
+#define LOG_TAG "vm"
+#include "vmm/vm.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "vmm/arch.h"
+#include "vmm/log.h"
+#include "vmm/vcpu.h"
+
+static int create_kvm_vm(struct vm *vm)
+{
+	do {
+		vm->fd = ioctl(vm->kvm->fd, KVM_CREATE_VM, 0);
+	} while (vm->fd < 0 && errno == EINTR);
+	if (vm->fd < 0) {
+		int err = -errno;
+
+		log_error("KVM_CREATE_VM: %s", strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+static int setup_memory(struct vm *vm)
+{
+	struct guest_mem_layout layout = {
+		.ram_size = vm->cfg->mem_size,
+		.mergeable = !vm->cfg->no_merge,
+		.hugepages = true,
+	};
+	int ret;
+
+	arch_memory_layout(vm->cfg, &layout.hole_start, &layout.hole_end);
+	ret = guest_mem_init(&vm->mem, &layout);
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i < vm->mem.nr_regions; i++) {
+		const struct guest_region *r = &vm->mem.region[i];
+		struct kvm_userspace_memory_region slot = {
+			.slot = i,
+			.guest_phys_addr = r->gpa,
+			.memory_size = r->size,
+			.userspace_addr = (uint64_t)(uintptr_t)r->hva,
+		};
+
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0) {
+			ret = -errno;
+			log_error("KVM_SET_USER_MEMORY_REGION %u: %s", i, strerror(errno));
+			return ret;
+		}
+	}
+	return 0;
+}
+
+static int create_vcpus(struct vm *vm)
+{
+	int ret;
+
+	vm->vcpus = calloc(vm->cfg->nr_cpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < vm->cfg->nr_cpus; i++) {
+		ret = vcpu_create(&vm->vcpus[i], vm, i);
+		if (ret)
+			return ret;
+		vm->nr_vcpus++;
+	}
+	return 0;
+}
+
+/* The boot sequence, in order.  On failure vm_destroy() undoes whatever
+ * part was done. */
+int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
+	      struct console *console, struct event_loop *ctl_loop)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int ret;
+
+	if (!vm)
+		return -ENOMEM;
+	vm->cfg = cfg;
+	vm->kvm = kvm;
+	vm->fd = -1;
+	vm->console = console;
+	vm->ctl_loop = ctl_loop;
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
+	bus_init(&vm->pio, "pio");
+	bus_init(&vm->mmio, "mmio");
+	vm->exit_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->exit_fd < 0) {
+		ret = -errno;
+		goto err;
+	}
+	ret = create_kvm_vm(vm);
+	if (ret)
+		goto err;
+	ret = setup_memory(vm);
+	if (ret)
+		goto err;
+	ret = arch_vm_init(vm);
+	if (ret)
+		goto err;
+	ret = arch_create_devices(vm);
+	if (ret)
+		goto err;
+	ret = arch_load_guest(vm);
+	if (ret)
+		goto err;
+	ret = create_vcpus(vm);
+	if (ret)
+		goto err;
+	*out = vm;
+	return 0;
+
+err:
+	vm_destroy(vm);
+	return ret;
+}
+
+int vm_start(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		int ret = vcpu_start(&vm->vcpus[i]);
+
+		if (ret) {
+			log_error("cannot start vCPU %u thread: %s", i, strerror(-ret));
+			vm_request_exit(vm, VM_EXIT_ERROR);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+enum vm_exit vm_exit_reason(const struct vm *vm)
+{
+	return (enum vm_exit)__atomic_load_n(&vm->exit_reason, __ATOMIC_ACQUIRE);
+}
+
+void vm_request_exit(struct vm *vm, enum vm_exit reason)
+{
+	int expected = VM_EXIT_NONE;
+	uint64_t one = 1;
+
+	if (!__atomic_compare_exchange_n(&vm->exit_reason, &expected, (int)reason, false,
+					 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return;
+	/* Wake parked vCPUs and the controlling loop; running vCPUs are
+	 * kicked by vm_stop(). */
+	pthread_mutex_lock(&vm->pause_lock);
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	if (write(vm->exit_fd, &one, sizeof(one)) < 0)
+		log_debug("exit eventfd: %s", strerror(errno));
+}
+
+void vm_stop(struct vm *vm)
+{
+	vm_request_exit(vm, VM_EXIT_QUIT);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_join(&vm->vcpus[i]);
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	vm_stop(vm);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	free(vm->vcpus);
+	arch_vm_destroy(vm);
+	if (vm->fd >= 0)
+		close(vm->fd);
+	guest_mem_destroy(&vm->mem);
+	bus_destroy(&vm->mmio);
+	bus_destroy(&vm->pio);
+	if (vm->exit_fd >= 0)
+		close(vm->exit_fd);
+	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_cond_destroy(&vm->pause_cond);
+	free(vm);
+}
+
+int vm_set_irq_line(struct vm *vm, unsigned int gsi, int level)
+{
+	struct kvm_irq_level irq = { .irq = gsi, .level = (uint32_t)level };
+
+	if (ioctl(vm->fd, KVM_IRQ_LINE, &irq) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,0 +1,79 @@
+/* struct vm: everything one virtual machine owns.  There is no global VM
+ * state: buses, devices, vCPUs and the event loops hang off this struct, and
+ * vm_create() is the one place that wires them together in order. */
+#ifndef SARDINE_VM_H
+#define SARDINE_VM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arch/x86/vm_arch.h"
+#include "vmm/bus.h"
+#include "vmm/config.h"
+#include "vmm/guest_mem.h"
+#include "vmm/kvm.h"
+
+struct vcpu;
+struct console;
+struct event_loop;
+struct uart;
+struct rtc;
+struct i8042;
+struct acpi_pm;
+
+enum vm_exit {
+	VM_EXIT_NONE = 0,
+	VM_EXIT_POWEROFF, /* guest powered off (ACPI S5) */
+	VM_EXIT_REBOOT,   /* guest asked for a reset */
+	VM_EXIT_QUIT,     /* the user or a signal ended the VM */
+	VM_EXIT_ERROR,    /* triple fault, KVM internal error ... */
+};
+
+struct vm {
+	const struct vm_config *cfg;
+	struct kvm *kvm;
+	int fd;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+
+	struct vcpu *vcpus;
+	unsigned int nr_vcpus;
+
+	/* Owned by the caller; outlive a reboot. */
+	struct console *console;
+	struct event_loop *ctl_loop;
+
+	int exit_fd;         /* eventfd, readable once a stop was requested */
+	int exit_reason;     /* enum vm_exit; the first request wins */
+
+	/* Pause: vCPUs park on `pause_cond` while `paused` is set. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	bool pause_requested;
+	unsigned int nr_parked;
+
+	struct uart *uart;
+	struct rtc *rtc;
+	struct i8042 *i8042;
+	struct acpi_pm *pm;
+
+	struct vm_arch arch;
+};
+
+int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
+	      struct console *console, struct event_loop *ctl_loop);
+int vm_start(struct vm *vm);
+/* Ask the VM to stop; safe from any thread, including vCPUs and signals'
+ * handlers run from the event loop.  The first reason sticks. */
+void vm_request_exit(struct vm *vm, enum vm_exit reason);
+enum vm_exit vm_exit_reason(const struct vm *vm);
+/* Stops and joins every vCPU. */
+void vm_stop(struct vm *vm);
+void vm_destroy(struct vm *vm);
+
+/* Level of a legacy (ISA/GSI) interrupt line of the in-kernel irqchip. */
+int vm_set_irq_line(struct vm *vm, unsigned int gsi, int level);
+
+#endif

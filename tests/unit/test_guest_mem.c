@@ -1,0 +1,103 @@
+/* Guest memory: bounds, overflow and region splitting. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "vmm/guest_mem.h"
+
+static struct guest_mem gm;
+
+static int setup_split(void **state)
+{
+	struct guest_mem_layout l = {
+		.ram_size = 64 << 20, .hole_start = 48 << 20, .hole_end = 128 << 20,
+	};
+
+	(void)state;
+	return guest_mem_init(&gm, &l);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	guest_mem_destroy(&gm);
+	return 0;
+}
+
+static void regions_split_around_hole(void **state)
+{
+	(void)state;
+	assert_int_equal(gm.nr_regions, 2);
+	assert_int_equal(gm.region[0].gpa, 0);
+	assert_int_equal(gm.region[0].size, 48 << 20);
+	assert_int_equal(gm.region[1].gpa, 128 << 20);
+	assert_int_equal(gm.region[1].size, 16 << 20);
+}
+
+static void ptr_checks_whole_range(void **state)
+{
+	(void)state;
+	assert_non_null(gm_ptr(&gm, 0, 4096));
+	assert_non_null(gm_ptr(&gm, (48 << 20) - 8, 8));
+	assert_null(gm_ptr(&gm, (48 << 20) - 8, 9));       /* runs into the hole */
+	assert_null(gm_ptr(&gm, 48 << 20, 1));             /* in the hole */
+	assert_non_null(gm_ptr(&gm, 128 << 20, 16 << 20)); /* all of region 1 */
+	assert_null(gm_ptr(&gm, 128 << 20, (16 << 20) + 1));
+	assert_null(gm_ptr(&gm, UINT64_MAX - 3, 8));       /* wraps */
+	assert_null(gm_ptr(&gm, 16, UINT64_MAX));
+	assert_null(gm_ptr(&gm, 1ULL << 40, 1));
+}
+
+static void read_write_round_trip(void **state)
+{
+	uint64_t v = 0x1122334455667788ULL, back = 0;
+
+	(void)state;
+	assert_int_equal(gm_write(&gm, 0x1000, &v, sizeof(v)), 0);
+	assert_int_equal(gm_read(&gm, 0x1000, &back, sizeof(back)), 0);
+	assert_true(back == v);
+	assert_int_equal(gm_write(&gm, (48 << 20) - 4, &v, sizeof(v)), -EFAULT);
+	assert_int_equal(gm_read(&gm, 60 << 20, &back, 1), -EFAULT);
+}
+
+static void iov_rejects_holes_and_overflow(void **state)
+{
+	struct iovec iov[4];
+	unsigned int n = 0;
+
+	(void)state;
+	assert_int_equal(gm_to_iov(&gm, 4096, 8192, iov, 4, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(iov[0].iov_len, 8192);
+	n = 0;
+	assert_int_equal(gm_to_iov(&gm, (48 << 20) - 4096, 8192, iov, 4, &n), -EFAULT);
+	assert_int_equal(n, 0);
+	assert_int_equal(gm_to_iov(&gm, UINT64_MAX - 10, 100, iov, 4, &n), -EFAULT);
+	n = 3;
+	assert_int_equal(gm_to_iov(&gm, 0, 4096, iov, 3, &n), -E2BIG);
+	assert_int_equal(n, 3);
+}
+
+static void gpa_of_inverts_ptr(void **state)
+{
+	(void)state;
+	assert_int_equal(gm_gpa_of(&gm, gm_ptr(&gm, 0x12345, 1)), 0x12345);
+	assert_int_equal(gm_gpa_of(&gm, gm_ptr(&gm, (128 << 20) + 77, 1)), (128 << 20) + 77);
+	assert_true(gm_gpa_of(&gm, &gm) == UINT64_MAX);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(regions_split_around_hole),
+		cmocka_unit_test(ptr_checks_whole_range),
+		cmocka_unit_test(read_write_round_trip),
+		cmocka_unit_test(iov_rejects_holes_and_overflow),
+		cmocka_unit_test(gpa_of_inverts_ptr),
+	};
+
+	return cmocka_run_group_tests(tests, setup_split, teardown);
+}
