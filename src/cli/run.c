@@ -22,6 +22,7 @@ static const char run_usage[] =
 	"  --cpus N           vCPUs, 1 to 254 (default 1)\n"
 	"  --no-reboot        exit when the guest reboots\n"
 	"  --no-merge         do not offer guest RAM to KSM\n"
+	"  --no-rng           no virtio-rng entropy device\n"
 	"  --log-level LEVEL  error, warn, info or debug (default warn)\n"
 	"\n"
 	"On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n";
@@ -34,6 +35,7 @@ enum {
 	OPT_CPUS,
 	OPT_NO_REBOOT,
 	OPT_NO_MERGE,
+	OPT_NO_RNG,
 	OPT_LOG_LEVEL,
 	OPT_HELP,
 };
@@ -46,6 +48,7 @@ static const struct option run_options[] = {
 	{ "cpus", required_argument, NULL, OPT_CPUS },
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "no-merge", no_argument, NULL, OPT_NO_MERGE },
+	{ "no-rng", no_argument, NULL, OPT_NO_RNG },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -104,6 +107,7 @@ static int parse_option(struct vm_config *cfg, int opt, const char *arg)
 		return 0;
 	case OPT_NO_REBOOT: cfg->no_reboot = true; return 0;
 	case OPT_NO_MERGE: cfg->no_merge = true; return 0;
+	case OPT_NO_RNG: cfg->no_rng = true; return 0;
 	case OPT_LOG_LEVEL:
 		if (log_parse_level(arg, &level)) {
 			cli_error("--log-level: '%s' is not one of error, warn, info, debug", arg);

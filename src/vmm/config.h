@@ -22,6 +22,7 @@ struct vm_config {
 	unsigned int nr_cpus;
 	bool no_reboot;
 	bool no_merge; /* do not mark guest RAM mergeable for KSM */
+	bool no_rng;   /* no virtio-rng device */
 	enum console_mode console;
 };
 

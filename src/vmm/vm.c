@@ -9,6 +9,10 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "hw/pci.h"
+#include "virtio/devices.h"
+#include "virtio/transport.h"
+#include "virtio/virtio.h"
 #include "vmm/arch.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
@@ -56,6 +60,54 @@ static int setup_memory(struct vm *vm)
 		}
 	}
 	return 0;
+}
+
+static int add_virtio(struct vm *vm, struct virtio_dev *d)
+{
+	int ret;
+
+	if (vm->nr_virtio == VM_MAX_VIRTIO) {
+		d->ops->destroy(d);
+		return -ENOSPC;
+	}
+	vm->virtio[vm->nr_virtio++] = d;
+	ret = virtio_dev_attach(d);
+	if (ret) {
+		vm->nr_virtio--;
+		d->ops->destroy(d);
+	}
+	return ret;
+}
+
+/* The PCI bus and the paravirtual devices the configuration asks for. */
+static int create_pci_devices(struct vm *vm)
+{
+	struct virtio_dev *d;
+	int ret;
+
+	ret = pci_host_create(&vm->pci, vm, vm->pci_mmio64_base, vm->pci_mmio64_size);
+	if (ret)
+		return ret;
+	if (!vm->cfg->no_rng) {
+		ret = virtio_rng_create(vm, &d);
+		if (!ret)
+			ret = add_virtio(vm, d);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static void destroy_pci_devices(struct vm *vm)
+{
+	while (vm->nr_virtio) {
+		struct virtio_dev *d = vm->virtio[--vm->nr_virtio];
+
+		d->transport->ops->destroy(d);
+		d->ops->destroy(d);
+	}
+	pci_host_destroy(vm->pci);
+	vm->pci = NULL;
 }
 
 static int create_vcpus(struct vm *vm)
@@ -107,7 +159,14 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
 	ret = arch_vm_init(vm);
 	if (ret)
 		goto err;
+	ret = irq_router_init(&vm->irq);
+	if (ret)
+		goto err;
+	vm->irq_ready = true;
 	ret = arch_create_devices(vm);
+	if (ret)
+		goto err;
+	ret = create_pci_devices(vm);
 	if (ret)
 		goto err;
 	ret = arch_load_guest(vm);
@@ -177,7 +236,10 @@ void vm_destroy(struct vm *vm)
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
 	free(vm->vcpus);
+	destroy_pci_devices(vm);
 	arch_vm_destroy(vm);
+	if (vm->irq_ready)
+		irq_router_destroy(&vm->irq);
 	if (vm->fd >= 0)
 		close(vm->fd);
 	guest_mem_destroy(&vm->mem);

@@ -12,6 +12,7 @@
 #include "vmm/bus.h"
 #include "vmm/config.h"
 #include "vmm/guest_mem.h"
+#include "vmm/irq.h"
 #include "vmm/kvm.h"
 
 struct vcpu;
@@ -21,6 +22,10 @@ struct uart;
 struct rtc;
 struct i8042;
 struct acpi_pm;
+struct pci_host;
+struct virtio_dev;
+
+#define VM_MAX_VIRTIO 31 /* PCI slots 1..31 */
 
 enum vm_exit {
 	VM_EXIT_NONE = 0,
@@ -53,6 +58,13 @@ struct vm {
 	pthread_cond_t pause_cond;
 	bool pause_requested;
 	unsigned int nr_parked;
+
+	struct irq_router irq;
+	bool irq_ready;
+	struct pci_host *pci;
+	uint64_t pci_mmio64_base, pci_mmio64_size;
+	struct virtio_dev *virtio[VM_MAX_VIRTIO];
+	unsigned int nr_virtio;
 
 	struct uart *uart;
 	struct rtc *rtc;

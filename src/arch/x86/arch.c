@@ -49,7 +49,7 @@ void arch_memory_layout(const struct vm_config *cfg, uint64_t *hole_start, uint6
 int arch_vm_init(struct vm *vm)
 {
 	struct kvm_pit_config pit = { .flags = 0 };
-	uint64_t identity = X86_IDENTITY_MAP_ADDR;
+	uint64_t identity = X86_IDENTITY_MAP_ADDR, top;
 
 	/* Intel needs these two pages for real mode; harmless elsewhere. */
 	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, (unsigned long)X86_TSS_ADDR) < 0 ||
@@ -65,6 +65,12 @@ int arch_vm_init(struct vm *vm)
 		log_error("KVM_CREATE_PIT2: %s", strerror(errno));
 		return -errno;
 	}
+	/* The 64-bit BAR window: 1 GiB aligned, above the top of RAM. */
+	top = vm->mem.region[vm->mem.nr_regions - 1].gpa + vm->mem.region[vm->mem.nr_regions - 1].size;
+	if (top < X86_4G)
+		top = X86_4G;
+	vm->pci_mmio64_base = (top + (1ULL << 30) - 1) & ~((1ULL << 30) - 1);
+	vm->pci_mmio64_size = X86_PCI_MMIO64_SIZE;
 	vm->arch.cpuid = x86_cpuid_supported(vm->kvm->fd);
 	return vm->arch.cpuid ? 0 : -ENOTSUP;
 }
@@ -90,6 +96,13 @@ static int build_acpi(struct vm *vm)
 		.nr_cpus = vm->cfg->nr_cpus,
 		.pm_port = X86_PM_PORT,
 		.sci_irq = X86_SCI_IRQ,
+		.pci = true,
+		.ecam_base = X86_PCI_ECAM_BASE,
+		.mmio32_base = X86_PCI_MMIO32_BASE,
+		.mmio32_size = X86_PCI_MMIO32_SIZE,
+		.mmio64_base = vm->pci_mmio64_base,
+		.mmio64_size = vm->pci_mmio64_size,
+		.pci_intx_gsi_base = 16,
 	};
 	uint8_t *dst = gm_ptr(&vm->mem, X86_ACPI_ADDR, X86_ACPI_SIZE);
 

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -78,9 +79,57 @@ static void topology_leaf(struct kvm_cpuid_entry2 *e, unsigned int id, unsigned 
 	}
 }
 
+/* XSAVE components and the CPUID feature bit that must back each one. */
+static bool xfeature_backed(struct kvm_cpuid2 *cpuid, unsigned int bit)
+{
+	struct kvm_cpuid_entry2 *l1 = x86_cpuid_find(cpuid, 0x1, 0);
+	struct kvm_cpuid_entry2 *l7 = x86_cpuid_find(cpuid, 0x7, 0);
+	uint32_t l1_ecx = l1 ? l1->ecx : 0, l7_ebx = l7 ? l7->ebx : 0, l7_ecx = l7 ? l7->ecx : 0;
+
+	switch (bit) {
+	case 0: case 1: return true;                /* x87, SSE */
+	case 2: return l1_ecx & (1u << 28);         /* AVX */
+	case 3: case 4: return l7_ebx & (1u << 14); /* MPX */
+	case 5: case 6: case 7: return l7_ebx & (1u << 16); /* AVX-512 */
+	case 9: return l7_ecx & (1u << 3);          /* PKRU */
+	default: return true; /* supervisor or newer states: leave to KVM */
+	}
+}
+
+/* KVM can advertise XSAVE components whose feature flag it does not (seen
+ * with nested KVM on an emulated CPU): the guest then disagrees with CPUID
+ * about the XSAVE area size and warns.  Drop such components and recompute
+ * the sizes the guest checks. */
+static void sanitize_xsave(struct kvm_cpuid2 *cpuid)
+{
+	struct kvm_cpuid_entry2 *d0 = x86_cpuid_find(cpuid, 0xd, 0);
+	uint32_t max_size = 512 + 64; /* legacy area and XSAVE header */
+
+	if (!d0)
+		return;
+	for (unsigned int bit = 2; bit < 32; bit++) {
+		struct kvm_cpuid_entry2 *sub;
+
+		if (!(d0->eax & (1u << bit)))
+			continue;
+		sub = x86_cpuid_find(cpuid, 0xd, bit);
+		if (!xfeature_backed(cpuid, bit)) {
+			d0->eax &= ~(1u << bit);
+			if (sub)
+				sub->eax = sub->ebx = sub->ecx = sub->edx = 0;
+			continue;
+		}
+		if (sub && sub->eax + sub->ebx > max_size)
+			max_size = sub->eax + sub->ebx;
+	}
+	d0->ecx = max_size;
+	d0->ebx = 512 + 64; /* for XCR0 = x87 at reset; KVM updates it */
+}
+
 void x86_cpuid_adjust(struct kvm_cpuid2 *cpuid, unsigned int id, unsigned int nr,
 		      bool tsc_deadline)
 {
+	sanitize_xsave(cpuid);
 	unsigned int per_pkg = nr > 255 ? 255 : nr;
 
 	for (unsigned int i = 0; i < cpuid->nent; i++) {

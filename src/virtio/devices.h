@@ -1,0 +1,10 @@
+/* Constructors of the virtio devices sardine offers. */
+#ifndef SARDINE_VIRTIO_DEVICES_H
+#define SARDINE_VIRTIO_DEVICES_H
+
+struct vm;
+struct virtio_dev;
+
+int virtio_rng_create(struct vm *vm, struct virtio_dev **out);
+
+#endif

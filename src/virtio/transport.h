@@ -1,0 +1,19 @@
+/* What virtio core needs from a transport (only PCI today). */
+#ifndef SARDINE_VIRTIO_TRANSPORT_H
+#define SARDINE_VIRTIO_TRANSPORT_H
+
+struct virtio_dev;
+
+struct virtio_transport_ops {
+	void (*notify_queue)(struct virtio_dev *d, unsigned int q);
+	void (*notify_config)(struct virtio_dev *d);
+	void (*destroy)(struct virtio_dev *d);
+};
+
+struct virtio_transport {
+	const struct virtio_transport_ops *ops;
+};
+
+int virtio_pci_attach(struct virtio_dev *d);
+
+#endif

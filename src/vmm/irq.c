@@ -1,0 +1,173 @@
+#define LOG_TAG "irq"
+#include "vmm/irq.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "vmm/log.h"
+#include "vmm/vm.h"
+
+int irq_router_init(struct irq_router *r)
+{
+	memset(r, 0, sizeof(*r));
+	pthread_mutex_init(&r->lock, NULL);
+	r->nr_msi = IRQ_MAX_GSIS - IRQ_LEGACY_GSIS;
+	r->msi = calloc(r->nr_msi, sizeof(*r->msi));
+	r->msi_used = calloc(r->nr_msi, sizeof(*r->msi_used));
+	if (!r->msi || !r->msi_used) {
+		irq_router_destroy(r);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void irq_router_destroy(struct irq_router *r)
+{
+	free(r->msi);
+	free(r->msi_used);
+	r->msi = NULL;
+	r->msi_used = NULL;
+	pthread_mutex_destroy(&r->lock);
+}
+
+static void irqchip_entry(struct kvm_irq_routing_entry *e, uint32_t gsi, uint32_t chip,
+			  uint32_t pin)
+{
+	memset(e, 0, sizeof(*e));
+	e->gsi = gsi;
+	e->type = KVM_IRQ_ROUTING_IRQCHIP;
+	e->u.irqchip.irqchip = chip;
+	e->u.irqchip.pin = pin;
+}
+
+/* KVM_SET_GSI_ROUTING replaces the whole table: rebuild the legacy routes
+ * KVM set up by itself, then every live MSI route.  Called with the lock. */
+static int commit_locked(struct vm *vm)
+{
+	struct irq_router *r = &vm->irq;
+	struct kvm_irq_routing *table;
+	unsigned int n = 0;
+	int ret = 0;
+
+	table = calloc(1, sizeof(*table) + (IRQ_LEGACY_GSIS + 16 + r->nr_msi) *
+						   sizeof(table->entries[0]));
+	if (!table)
+		return -ENOMEM;
+	for (uint32_t gsi = 0; gsi < IRQ_LEGACY_GSIS; gsi++) {
+		if (gsi < 8)
+			irqchip_entry(&table->entries[n++], gsi, KVM_IRQCHIP_PIC_MASTER, gsi);
+		else if (gsi < 16)
+			irqchip_entry(&table->entries[n++], gsi, KVM_IRQCHIP_PIC_SLAVE, gsi - 8);
+		irqchip_entry(&table->entries[n++], gsi, KVM_IRQCHIP_IOAPIC, gsi);
+	}
+	for (unsigned int i = 0; i < r->nr_msi; i++)
+		if (r->msi_used[i])
+			table->entries[n++] = r->msi[i];
+	table->nr = n;
+	if (ioctl(vm->fd, KVM_SET_GSI_ROUTING, table) < 0) {
+		ret = -errno;
+		log_error("KVM_SET_GSI_ROUTING: %s", strerror(errno));
+	}
+	free(table);
+	return ret;
+}
+
+int irq_msi_alloc(struct vm *vm, uint32_t *gsi)
+{
+	struct irq_router *r = &vm->irq;
+	int ret = -ENOSPC;
+
+	pthread_mutex_lock(&r->lock);
+	for (unsigned int i = 0; i < r->nr_msi; i++) {
+		if (!r->msi_used[i]) {
+			r->msi_used[i] = true;
+			memset(&r->msi[i], 0, sizeof(r->msi[i]));
+			r->msi[i].gsi = IRQ_LEGACY_GSIS + i;
+			r->msi[i].type = KVM_IRQ_ROUTING_MSI;
+			*gsi = r->msi[i].gsi;
+			ret = commit_locked(vm);
+			if (ret)
+				r->msi_used[i] = false;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+int irq_msi_route(struct vm *vm, uint32_t gsi, uint64_t address, uint32_t data)
+{
+	struct irq_router *r = &vm->irq;
+	unsigned int i = gsi - IRQ_LEGACY_GSIS;
+	int ret = 0;
+
+	if (gsi < IRQ_LEGACY_GSIS || i >= r->nr_msi)
+		return -EINVAL;
+	pthread_mutex_lock(&r->lock);
+	if (r->msi[i].u.msi.address_lo != (uint32_t)address ||
+	    r->msi[i].u.msi.address_hi != (uint32_t)(address >> 32) ||
+	    r->msi[i].u.msi.data != data) {
+		r->msi[i].u.msi.address_lo = (uint32_t)address;
+		r->msi[i].u.msi.address_hi = (uint32_t)(address >> 32);
+		r->msi[i].u.msi.data = data;
+		ret = commit_locked(vm);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return ret;
+}
+
+void irq_msi_free(struct vm *vm, uint32_t gsi)
+{
+	struct irq_router *r = &vm->irq;
+	unsigned int i = gsi - IRQ_LEGACY_GSIS;
+
+	if (gsi < IRQ_LEGACY_GSIS || i >= r->nr_msi)
+		return;
+	pthread_mutex_lock(&r->lock);
+	if (r->msi_used[i]) {
+		r->msi_used[i] = false;
+		commit_locked(vm);
+	}
+	pthread_mutex_unlock(&r->lock);
+}
+
+static int irqfd(struct vm *vm, int fd, uint32_t gsi, uint32_t flags)
+{
+	struct kvm_irqfd req = { .fd = (uint32_t)fd, .gsi = gsi, .flags = flags };
+
+	if (ioctl(vm->fd, KVM_IRQFD, &req) < 0)
+		return -errno;
+	return 0;
+}
+
+int irqfd_assign(struct vm *vm, int fd, uint32_t gsi)
+{
+	return irqfd(vm, fd, gsi, 0);
+}
+
+int irqfd_deassign(struct vm *vm, int fd, uint32_t gsi)
+{
+	return irqfd(vm, fd, gsi, KVM_IRQFD_FLAG_DEASSIGN);
+}
+
+static int ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, uint32_t flags)
+{
+	struct kvm_ioeventfd req = { .addr = addr, .len = len, .fd = fd, .flags = flags };
+
+	if (ioctl(vm->fd, KVM_IOEVENTFD, &req) < 0)
+		return -errno;
+	return 0;
+}
+
+int ioeventfd_assign(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio)
+{
+	return ioeventfd(vm, fd, addr, len, pio ? KVM_IOEVENTFD_FLAG_PIO : 0);
+}
+
+int ioeventfd_deassign(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio)
+{
+	return ioeventfd(vm, fd, addr, len,
+			 KVM_IOEVENTFD_FLAG_DEASSIGN | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0));
+}
