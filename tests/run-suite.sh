@@ -1,0 +1,77 @@
+#!/bin/bash
+# Runs one suite of sardine's tests: tests/run-suite.sh DIR [PATTERN...]
+#   tests/host         needs no KVM that can run Linux (CLI, tiny guests)
+#   tests/integration  real guests: needs hardware KVM, directly or in the box
+# Each test_* function in DIR/[0-9]*.sh is one test; PATTERNs (extended
+# regular expressions) select tests by file or function name.  Prints
+# TAP-like lines and ends with "N passed, N failed"; exit status 1 when any
+# failed.
+set -u
+[ $# -ge 1 ] || { echo "usage: $0 DIR [PATTERN...]" >&2; exit 2; }
+tests=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+here=$(cd "$1" && pwd)
+shift
+repo=$(cd "$tests/.." && pwd)
+export SARDINE=${SARDINE:-$repo/build/sardine}
+export GUEST_DIR=${GUEST_DIR:-$repo/build/guest}
+export TINY_DIR=${TINY_DIR:-$(dirname "$SARDINE")/tiny}
+SESSION_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sardine-tests.XXXXXX")
+export SESSION_DIR
+chmod 711 "$SESSION_DIR" # tests that run as an ordinary user reach into it
+trap 'rm -rf "$SESSION_DIR"' EXIT
+. "$tests/integration/lib.sh"
+
+passed=0 failed=0 skipped=0 n=0
+failures=()
+
+if [ "$(basename "$here")" = integration ] && { [ ! -c /dev/kvm ] || [ -d /sys/module/kvm_pvm ]; }; then
+	echo "not ok 1 - no KVM here that can run Linux (use tests/run-all.sh, which uses tests/box)"
+	echo "0 passed, 1 failed"
+	exit 1
+fi
+
+selected() {
+	[ ${#PATTERNS[@]} -eq 0 ] && return 0
+	local p
+	for p in "${PATTERNS[@]}"; do
+		[[ $1 =~ $p ]] && return 0
+	done
+	return 1
+}
+
+PATTERNS=("$@")
+for file in "$here"/[0-9]*.sh; do
+	# Each file in a subshell so its helpers and variables stay its own.
+	while read -r fn; do
+		name="$(basename "$file" .sh)/${fn#test_}"
+		selected "$name" || continue
+		n=$((n + 1))
+		start=$(date +%s)
+		(
+			T=$(mktemp -d "$SESSION_DIR/t.XXXXXX")
+			BG_PIDS=()
+			# Teardown on every path: stop what the test started.
+			trap 'for p in "${BG_PIDS[@]}"; do stop_pid "$p"; done; [ -n "$(type -t teardown)" ] && teardown; rm -rf "$T"' EXIT
+			. "$file"
+			"$fn"
+		)
+		rc=$?
+		secs=$(( $(date +%s) - start ))
+		if [ $rc = 0 ]; then
+			echo "ok $n - $name (${secs}s)"
+			passed=$((passed + 1))
+		elif [ $rc = 77 ]; then
+			# Not applicable on this host: neither passed nor failed.
+			echo "ok $n - $name # SKIP"
+			skipped=$((skipped + 1))
+		else
+			echo "not ok $n - $name (${secs}s)"
+			failed=$((failed + 1))
+			failures+=("$name")
+		fi
+	done < <(grep -oE '^test_[A-Za-z0-9_]+' "$file")
+done
+[ ${#failures[@]} -gt 0 ] && printf '# failed: %s\n' "${failures[@]}"
+[ $skipped -gt 0 ] && echo "# $skipped not applicable here (skipped, not counted as passed)"
+echo "$passed passed, $failed failed"
+[ $failed = 0 ]
