@@ -20,6 +20,18 @@ static const char run_usage[] =
 	"  --cmdline STR      kernel command line (default: console=ttyS0)\n"
 	"  --memory SIZE      guest RAM, K/M/G suffixes, bare number in MiB (default 256M)\n"
 	"  --cpus N           vCPUs, 1 to 254 (default 1)\n"
+	"  --disk PATH[,ro][,cache=none|writeback][,serial=ID][,queues=N]\n"
+	"                     a virtio-blk disk (raw image or block device), repeatable\n"
+	"  --net tap=NAME[,mac=MAC][,queues=N] | fd=N[,mac=MAC]\n"
+	"                     a virtio-net device on a TAP interface, repeatable\n"
+	"  --share HOSTDIR:TAG[,ro][,security=passthrough|mapped]\n"
+	"                     a host directory over virtio-9p, repeatable\n"
+	"  --balloon auto|on[,size=SIZE][,deflate_on_oom=on|off][,free_page_reporting=on|off]\n"
+	"                     a virtio-balloon device\n"
+	"  --console serial|virtio|socket|none\n"
+	"                     where the guest console goes (default serial: COM1 on stdio)\n"
+	"  --name NAME        the VM's name (default: generated)\n"
+	"  --api-socket PATH  serve the REST API on this Unix socket\n"
 	"  --no-reboot        exit when the guest reboots\n"
 	"  --no-merge         do not offer guest RAM to KSM\n"
 	"  --no-rng           no virtio-rng entropy device\n"
@@ -36,6 +48,13 @@ enum {
 	OPT_NO_REBOOT,
 	OPT_NO_MERGE,
 	OPT_NO_RNG,
+	OPT_DISK,
+	OPT_NET,
+	OPT_SHARE,
+	OPT_BALLOON,
+	OPT_CONSOLE,
+	OPT_NAME,
+	OPT_API_SOCKET,
 	OPT_LOG_LEVEL,
 	OPT_HELP,
 };
@@ -49,6 +68,13 @@ static const struct option run_options[] = {
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "no-merge", no_argument, NULL, OPT_NO_MERGE },
 	{ "no-rng", no_argument, NULL, OPT_NO_RNG },
+	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "share", required_argument, NULL, OPT_SHARE },
+	{ "balloon", required_argument, NULL, OPT_BALLOON },
+	{ "console", required_argument, NULL, OPT_CONSOLE },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
@@ -88,12 +114,35 @@ static int parse_memory(struct vm_config *cfg, const char *arg)
 	return 0;
 }
 
+/* Device options share one error path: the parser explains, we print. */
+static int device_option(int ret, const char *err)
+{
+	if (ret == -EINVAL)
+		cli_error("%s", err);
+	return ret;
+}
+
 static int parse_option(struct vm_config *cfg, int opt, const char *arg)
 {
+	char err[256] = "";
 	unsigned long n;
 	enum log_level level;
 
 	switch (opt) {
+	case OPT_DISK: return device_option(config_add_disk(cfg, arg, err, sizeof(err)), err);
+	case OPT_NET: return device_option(config_add_net(cfg, arg, err, sizeof(err)), err);
+	case OPT_SHARE: return device_option(config_add_share(cfg, arg, err, sizeof(err)), err);
+	case OPT_BALLOON: return device_option(config_set_balloon(cfg, arg, err, sizeof(err)), err);
+	case OPT_CONSOLE: return device_option(config_set_console(cfg, arg, err, sizeof(err)), err);
+	case OPT_NAME:
+		if (strlen(arg) > VM_NAME_MAX || !config_valid_name(arg)) {
+			cli_error("--name: '%s' is not 1-%d letters, digits, '.', '_' or '-'", arg,
+				  VM_NAME_MAX);
+			return -EINVAL;
+		}
+		strcpy(cfg->name, arg);
+		return 0;
+	case OPT_API_SOCKET: return set_string(&cfg->api_socket, arg);
 	case OPT_KERNEL: return set_string(&cfg->kernel, arg);
 	case OPT_INITRD: return set_string(&cfg->initrd, arg);
 	case OPT_CMDLINE: return set_string(&cfg->cmdline, arg);
@@ -134,7 +183,8 @@ static int use_default_guest(struct vm_config *cfg)
 	if (set_string(&cfg->kernel, kernel) || (!cfg->initrd && set_string(&cfg->initrd, initrd)))
 		return -ENOMEM;
 	if (!cfg->cmdline)
-		return set_string(&cfg->cmdline, "console=ttyS0 quiet");
+		return set_string(&cfg->cmdline, cfg->console == CONSOLE_VIRTIO ? "console=hvc0 quiet"
+										 : "console=ttyS0 quiet");
 	return 0;
 }
 
@@ -169,11 +219,21 @@ int cli_run(int argc, char **argv)
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
+	{
+		char err[256];
+
+		if (config_validate(&cfg, err, sizeof(err))) {
+			cli_error("%s", err);
+			config_free(&cfg);
+			return EXIT_USAGE;
+		}
+	}
 	if (!cfg.kernel && use_default_guest(&cfg)) {
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
-	if (!cfg.cmdline && set_string(&cfg.cmdline, "console=ttyS0")) {
+	if (!cfg.cmdline &&
+	    set_string(&cfg.cmdline, cfg.console == CONSOLE_VIRTIO ? "console=hvc0" : "console=ttyS0")) {
 		config_free(&cfg);
 		return EXIT_VM_ERROR;
 	}

@@ -1,4 +1,4 @@
-#define LOG_TAG "sardine"
+#define LOG_TAG "vmm"
 #include "vmm/runner.h"
 
 #include <errno.h>
