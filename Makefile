@@ -33,8 +33,10 @@ LIB_OBJS  := $(filter-out $(BUILD)/src/cli/main.o,$(OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-GUEST_SRCS := $(sort $(wildcard tests/tiny/*.S))
-GUEST_BINS := $(GUEST_SRCS:tests/tiny/%.S=$(BUILD)/tiny/%.elf)
+TINY_ASM   := $(filter-out tests/tiny/crt0.S,$(sort $(wildcard tests/tiny/*.S)))
+TINY_C     := $(sort $(wildcard tests/tiny/*.c))
+GUEST_BINS := $(TINY_ASM:tests/tiny/%.S=$(BUILD)/tiny/%.elf) $(TINY_C:tests/tiny/%.c=$(BUILD)/tiny/%.elf)
+TINY_LD    := -m32 -nostdlib -static -Wl,-T,tests/tiny/tiny.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
 .PHONY: all guest run test unit integration asan bench fuzz clean tiny
 all: $(BUILD)/sardine $(GUEST_BINS)
@@ -58,7 +60,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 $(BUILD)/tiny/%.elf: tests/tiny/%.S tests/tiny/tiny.ld tests/tiny/tiny.h
 	@mkdir -p $(dir $@)
 	@echo "  AS      $@"
-	$(Q)$(CC) -m32 -nostdlib -static -Wl,-T,tests/tiny/tiny.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments -o $@ $<
+	$(Q)$(CC) $(TINY_LD) -o $@ $<
+
+# ... and in freestanding C, entered through tests/tiny/crt0.S.
+$(BUILD)/tiny/%.elf: tests/tiny/%.c tests/tiny/crt0.S tests/tiny/tiny_c.h tests/tiny/tiny.ld
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(TINY_LD) -O2 -ffreestanding -fno-pic -fno-stack-protector -fno-builtin \
+		-Wall -Wextra -Werror -o $@ tests/tiny/crt0.S $<
 
 tiny: $(GUEST_BINS)
 

@@ -201,18 +201,17 @@ static bool wait_if_paused(struct vcpu *vcpu)
 
 static int set_run_signal_mask(struct vcpu *vcpu)
 {
-	struct {
-		struct kvm_signal_mask hdr;
-		uint8_t set[8];
-	} mask;
+	/* Header plus the kernel's 8-byte sigset (x86-64). */
+	uint64_t buf[(sizeof(struct kvm_signal_mask) + 8 + 7) / 8];
+	struct kvm_signal_mask *mask = (struct kvm_signal_mask *)buf;
 	sigset_t set;
 
 	/* The mask KVM_RUN runs with: ours, minus the kick signal. */
 	pthread_sigmask(SIG_BLOCK, NULL, &set);
 	sigdelset(&set, VCPU_KICK_SIGNAL);
-	mask.hdr.len = 8; /* the kernel's sigset size on x86-64 */
-	memcpy(mask.set, &set, 8);
-	if (ioctl(vcpu->fd, KVM_SET_SIGNAL_MASK, &mask) < 0)
+	mask->len = 8;
+	memcpy(mask->sigset, &set, 8);
+	if (ioctl(vcpu->fd, KVM_SET_SIGNAL_MASK, mask) < 0)
 		return -errno;
 	return 0;
 }
