@@ -14,10 +14,11 @@
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
-/* SIGUSR1 is blocked in every thread except inside KVM_RUN (see
- * KVM_SET_SIGNAL_MASK below): a kick that arrives while the vCPU is in
- * userspace stays pending and makes the next KVM_RUN return at once, so no
- * kick is ever lost. */
+/* A kick sets kvm_run.immediate_exit and then sends SIGUSR1 to the vCPU
+ * thread.  Inside KVM_RUN the signal makes it return; if the thread is in
+ * userspace, immediate_exit makes its next KVM_RUN return at once.  The vCPU
+ * clears the flag before it looks at the VM state again, so no kick is lost,
+ * and KVM_RUN needs no signal-mask switch on every entry. */
 #define VCPU_KICK_SIGNAL SIGUSR1
 
 static void kick_handler(int sig)
@@ -28,14 +29,11 @@ static void kick_handler(int sig)
 int vcpu_signals_init(void)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };
-	sigset_t set;
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
 		return -errno;
-	sigemptyset(&set);
-	sigaddset(&set, VCPU_KICK_SIGNAL);
-	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+	return 0;
 }
 
 int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
@@ -187,6 +185,10 @@ static bool wait_if_paused(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 
+	/* The flag a kick set is cleared before the state is read again. */
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&vm->pause_requested, __ATOMIC_ACQUIRE))
+		return vm_exit_reason(vm) == VM_EXIT_NONE;
 	pthread_mutex_lock(&vm->pause_lock);
 	if (vm->pause_requested) {
 		vm->nr_parked++;
@@ -199,36 +201,19 @@ static bool wait_if_paused(struct vcpu *vcpu)
 	return vm_exit_reason(vm) == VM_EXIT_NONE;
 }
 
-static int set_run_signal_mask(struct vcpu *vcpu)
-{
-	/* Header plus the kernel's 8-byte sigset (x86-64). */
-	uint64_t buf[(sizeof(struct kvm_signal_mask) + 8 + 7) / 8];
-	struct kvm_signal_mask *mask = (struct kvm_signal_mask *)buf;
-	sigset_t set;
-
-	/* The mask KVM_RUN runs with: ours, minus the kick signal. */
-	pthread_sigmask(SIG_BLOCK, NULL, &set);
-	sigdelset(&set, VCPU_KICK_SIGNAL);
-	mask->len = 8;
-	memcpy(mask->sigset, &set, 8);
-	if (ioctl(vcpu->fd, KVM_SET_SIGNAL_MASK, mask) < 0)
-		return -errno;
-	return 0;
-}
-
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
 	char name[16];
 
+	sigset_t kick;
+
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
-	if (set_run_signal_mask(vcpu)) {
-		log_error("vCPU %u: KVM_SET_SIGNAL_MASK: %s", vcpu->id, strerror(errno));
-		vm_request_exit(vm, VM_EXIT_ERROR);
-		return NULL;
-	}
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	while (wait_if_paused(vcpu)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -264,8 +249,10 @@ int vcpu_start(struct vcpu *vcpu)
 
 void vcpu_kick(struct vcpu *vcpu)
 {
-	if (vcpu->started)
-		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	if (!vcpu->started)
+		return;
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
 
 void vcpu_join(struct vcpu *vcpu)
