@@ -95,6 +95,13 @@ static int create_pci_devices(struct vm *vm)
 		if (ret)
 			return ret;
 	}
+	if (vm->cfg->balloon.enabled) {
+		ret = virtio_balloon_create(vm, &vm->cfg->balloon, &d);
+		if (!ret)
+			ret = add_virtio(vm, d);
+		if (ret)
+			return ret;
+	}
 	if (vm->cfg->console == CONSOLE_VIRTIO) {
 		ret = virtio_console_create(vm, vm->console, &d);
 		if (!ret)
