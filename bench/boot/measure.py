@@ -43,21 +43,26 @@ def run_once(cmd, env, timeout=300):
 
 
 def smaps_overhead(pid, guest_bytes):
-    """Total Rss minus the Rss of the guest RAM mapping(s) (kB)."""
-    total, guest = 0, 0
-    size, rss = 0, 0
+    """(VMM kB, guest kB): total Rss minus the Rss of guest RAM.  Guest RAM
+    is the run of adjacent mappings spanning the guest's size (sardine maps
+    its kernel and initrd into it copy-on-write, which splits the mapping)."""
+    vmas = []
     with open("/proc/%d/smaps" % pid) as f:
         for line in f:
             m = re.match(r"^([0-9a-f]+)-([0-9a-f]+) ", line)
             if m:
-                size = int(m.group(2), 16) - int(m.group(1), 16)
-                continue
-            if line.startswith("Rss:"):
-                rss = int(line.split()[1])
-                total += rss
-                # Guest RAM: one anonymous mapping of (at least) its size.
-                if size >= guest_bytes:
-                    guest += rss
+                vmas.append([int(m.group(1), 16), int(m.group(2), 16), 0])
+            elif line.startswith("Rss:"):
+                vmas[-1][2] = int(line.split()[1])
+    total = sum(v[2] for v in vmas)
+    guest, run = 0, []
+    for v in sorted(vmas) + [[None, None, 0]]:
+        if run and v[0] == run[-1][1]:
+            run.append(v)
+            continue
+        if run and guest_bytes <= run[-1][1] - run[0][0] <= guest_bytes + (64 << 20):
+            guest = max(guest, sum(r[2] for r in run))
+        run = [v] if v[0] is not None else []
     return total - guest, guest
 
 
