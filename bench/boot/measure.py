@@ -99,18 +99,24 @@ def main():
     guest_bytes = int(os.environ.get("GUEST_MEM_MB", "256")) << 20
     vmms = [line.split("\t", 1) for line in open(sys.argv[1]).read().splitlines() if line]
     env = dict(os.environ, LD_PRELOAD=shim)
+    # Interleaved: run i of every VMM before run i+1 of any, so load on
+    # the machine drifting over time hits them all alike.
+    results = {name: [] for name, _ in vmms}
+    for i in range(runs):
+        for name, command in vmms:
+            boot_cmd = command.replace("@GUESTCMD@", "poweroff -f")
+            results[name].append(run_once(["sh", "-c", "exec " + boot_cmd], env))
+        sys.stderr.write("round %d done\n" % (i + 1))
     rows = []
     for name, command in vmms:
         boot_cmd = command.replace("@GUESTCMD@", "poweroff -f")
         idle_cmd = command.replace("@GUESTCMD@", "sleep 600")
-        results = [run_once(["sh", "-c", "exec " + boot_cmd], env) for _ in range(runs)]
-        ok = [r for r in results if r]
+        ok = [r for r in results[name] if r]
         mem = memory_run(["sh", "-c", "exec " + idle_cmd], dict(os.environ), guest_bytes)
         rows.append((name, len(ok), stats([r[0] for r in ok]), stats([r[1] for r in ok]),
                      stats([r[2] for r in ok]),
                      "%.1f" % (mem[0] / 1024) if mem else "n/a",
                      "%.1f" % (mem[1] / 1024) if mem else "n/a", boot_cmd))
-        sys.stderr.write("%s done\n" % name)
     print("| VMM | runs ok | start -> READY (s) min/med/max | READY -> exit after poweroff (s) | exec -> first KVM_RUN (s) | VMM memory overhead (MiB) | guest RAM touched (MiB) |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
