@@ -19,8 +19,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wvla \
              -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-CFLAGS    ?= -O2 -g
-CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Isrc $(PKG_CFLAGS) \
+# OPT: optimisation and instrumentation (make asan overrides it).
+OPT       ?= -O2 -g
+CFLAGS    := $(OPT) -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Isrc $(PKG_CFLAGS) \
              -DSARDINE_VERSION='"$(VERSION)"' \
              -DSARDINE_GUEST_DIR='"$(abspath build/guest)"' \
              -fno-strict-aliasing -fstack-protector-strong
@@ -85,8 +86,9 @@ test: all guest $(UNIT_BINS)
 
 # ASan + UBSan build of everything, then the same suite against it.
 asan:
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		LDFLAGS="-fsanitize=address,undefined" build/asan/sardine $(patsubst $(BUILD)/%,build/asan/%,$(UNIT_BINS)) $(GUEST_BINS)
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" build/asan/sardine \
+		$(patsubst $(BUILD)/%,build/asan/%,$(UNIT_BINS) $(GUEST_BINS))
 	$(MAKE) guest
 	SARDINE_SANITIZED=1 tests/run-all.sh build/asan
 
