@@ -23,7 +23,9 @@
 #include "virtio/balloon.h"
 #include "virtio/devices.h"
 #include "virtio/virtio.h"
+#include "vmm/balloon_policy.h"
 #include "vmm/config.h"
+#include "vmm/hostmem.h"
 #include "vmm/vm.h"
 
 #define F_MUST_TELL_HOST (1ULL << 0)
@@ -54,6 +56,8 @@ struct virtio_balloon {
 	struct timespec stats_time;
 	int timer_fd;
 	uint64_t inflated, deflated, reported;
+	bool auto_size;
+	struct balloon_policy policy;
 	struct virtq_elem elem;
 };
 
@@ -181,7 +185,40 @@ static void balloon_queue_notify(struct virtio_dev *d, unsigned int q)
 	process_queue(to_balloon(d), q);
 }
 
-/* Every few seconds: hand the statistics buffer back for a refill. */
+/* --balloon auto: size the balloon from the host's state and the guest's
+ * last statistics (see vmm/balloon_policy.h). */
+static void auto_size(struct virtio_balloon *b)
+{
+	struct balloon_policy_input in = { .guest_ram = b->dev.vm->mem.ram_size };
+	struct host_memory host;
+	uint64_t target, current_target;
+
+	if (host_memory_read(&host, "/proc", "/sys/fs/cgroup"))
+		return;
+	pthread_mutex_lock(&b->lock);
+	in.balloon = (uint64_t)b->cfg.actual * BALLOON_PAGE;
+	in.guest_available = b->stats[BALLOON_AVAILABLE_MEMORY];
+	current_target = (uint64_t)b->cfg.num_pages * BALLOON_PAGE;
+	pthread_mutex_unlock(&b->lock);
+	in.host_total = host.total;
+	in.host_available = host.available;
+	in.host_pressure = host.pressure_avg10;
+	/* Wait for the guest to reach the last target before the next step. */
+	if (in.balloon != current_target && in.guest_available >= 0 &&
+	    (uint64_t)in.guest_available >= b->policy.margin_min)
+		return;
+	target = balloon_policy_target(&b->policy, &in);
+	if (target != current_target) {
+		log_debug("auto: balloon %llu -> %llu MiB (guest available %lld MiB, host available %llu MiB, pressure %.1f%%)",
+			  (unsigned long long)(in.balloon >> 20), (unsigned long long)(target >> 20),
+			  (long long)(in.guest_available >> 20),
+			  (unsigned long long)(host.available >> 20), host.pressure_avg10);
+		virtio_balloon_set_target(&b->dev, target);
+	}
+}
+
+/* Every few seconds: hand the statistics buffer back for a refill, and
+ * in auto mode resize the balloon. */
 static void on_stats_timer(void *opaque, uint32_t events)
 {
 	struct virtio_balloon *b = opaque;
@@ -190,6 +227,8 @@ static void on_stats_timer(void *opaque, uint32_t events)
 
 	if (read(b->timer_fd, &expirations, sizeof(expirations)) < 0)
 		return;
+	if (b->auto_size && b->stats_q != NO_QUEUE && !b->dev.broken)
+		auto_size(b);
 	pthread_mutex_lock(&b->lock);
 	give_back = b->stats_held && b->stats_q != NO_QUEUE && !b->dev.broken;
 	b->stats_held = false;
@@ -317,6 +356,8 @@ int virtio_balloon_create(struct vm *vm, const struct balloon_config *cfg, struc
 	for (size_t i = 0; i < BALLOON_NR_STATS; i++)
 		b->stats[i] = -1;
 	b->cfg.num_pages = (uint32_t)(cfg->size / BALLOON_PAGE);
+	b->auto_size = cfg->auto_size;
+	balloon_policy_defaults(&b->policy);
 	b->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (b->timer_fd < 0) {
 		ret = -errno;
