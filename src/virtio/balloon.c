@@ -358,6 +358,12 @@ int virtio_balloon_create(struct vm *vm, const struct balloon_config *cfg, struc
 	b->cfg.num_pages = (uint32_t)(cfg->size / BALLOON_PAGE);
 	b->auto_size = cfg->auto_size;
 	balloon_policy_defaults(&b->policy);
+	if (cfg->auto_margin)
+		b->policy.margin_min = cfg->auto_margin;
+	if (cfg->auto_step_pct)
+		b->policy.step_pct = cfg->auto_step_pct;
+	if (cfg->auto_pressure_pct)
+		b->policy.pressure_pct = cfg->auto_pressure_pct;
 	b->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (b->timer_fd < 0) {
 		ret = -errno;
