@@ -19,9 +19,8 @@ test_triple_fault_reports_and_fails() {
 }
 
 test_reboot_boots_again() {
-	local log=$T/log
-	timeout 20 "$SARDINE" run --kernel "$TINY_DIR/reboot.elf" </dev/null >"$log" 2>&1 &
-	BG_PIDS+=($!)
+	local log=$T/log pid
+	bg pid timeout -k 5 20 "$SARDINE" run --kernel "$TINY_DIR/reboot.elf" </dev/null >"$log" 2>&1
 	wait_count "$log" TINY-BOOT 3 15 || { fail "did not boot three times"; return 1; }
 }
 
@@ -35,9 +34,7 @@ test_no_reboot_exits_zero() {
 
 test_sigterm_ends_vm_cleanly() {
 	local log=$T/log pid rc
-	"$SARDINE" run --kernel "$TINY_DIR/reboot.elf" </dev/null >"$log" 2>&1 &
-	pid=$!
-	BG_PIDS+=($pid)
+	bg pid "$SARDINE" run --kernel "$TINY_DIR/reboot.elf" </dev/null >"$log" 2>&1
 	wait_for "$log" TINY-BOOT 10 || { fail "never booted"; return 1; }
 	kill -TERM "$pid"
 	wait "$pid"
