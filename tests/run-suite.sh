@@ -17,6 +17,8 @@ export GUEST_DIR=${GUEST_DIR:-$repo/build/guest}
 export TINY_DIR=${TINY_DIR:-$(dirname "$SARDINE")/tiny}
 SESSION_DIR=$(mktemp -d "${TMPDIR:-/tmp}/sardine-tests.XXXXXX")
 export SESSION_DIR
+# Wall-clock limit per test (seconds); a test over it fails.
+export TEST_TIMEOUT=${TEST_TIMEOUT:-600}
 chmod 711 "$SESSION_DIR" # tests that run as an ordinary user reach into it
 trap 'rm -rf "$SESSION_DIR"' EXIT
 . "$tests/integration/lib.sh"
@@ -47,14 +49,19 @@ for file in "$here"/[0-9]*.sh; do
 		selected "$name" || continue
 		n=$((n + 1))
 		start=$(date +%s)
-		(
+		# Each test in a fresh bash under a wall-clock limit, so one that
+		# hangs (a guest wedged in the box) fails alone instead of
+		# stalling the suite; its EXIT trap still tears down.
+		timeout --kill-after=30 "$TEST_TIMEOUT" bash -c '
+			tests=$1 file=$2 fn=$3
+			. "$tests/integration/lib.sh"
 			T=$(mktemp -d "$SESSION_DIR/t.XXXXXX")
 			BG_PIDS=()
 			# Teardown on every path: stop what the test started.
-			trap 'for p in "${BG_PIDS[@]}"; do stop_pid "$p"; done; [ -n "$(type -t teardown)" ] && teardown; rm -rf "$T"' EXIT
+			trap '\''for p in "${BG_PIDS[@]}"; do stop_pid "$p"; done; [ -n "$(type -t teardown)" ] && teardown; rm -rf "$T"'\'' EXIT
 			. "$file"
 			"$fn"
-		)
+		' test "$tests" "$file" "$fn"
 		rc=$?
 		secs=$(( $(date +%s) - start ))
 		if [ $rc = 0 ]; then
@@ -65,6 +72,7 @@ for file in "$here"/[0-9]*.sh; do
 			echo "ok $n - $name # SKIP"
 			skipped=$((skipped + 1))
 		else
+			[ $rc = 124 ] || [ $rc = 137 ] && echo "#   FAIL: over the ${TEST_TIMEOUT}s limit"
 			echo "not ok $n - $name (${secs}s)"
 			failed=$((failed + 1))
 			failures+=("$name")
