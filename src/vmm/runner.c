@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "block/block.h"
 #include "vmm/arch.h"
 #include "vmm/console.h"
 #include "vmm/event_loop.h"
@@ -127,6 +128,10 @@ int vmm_run(const struct vm_config *cfg)
 	int ret, status = EXIT_VM_ERROR;
 
 	if (arch_validate_config(cfg, &guest_is_linux))
+		return EXIT_USAGE;
+	/* Missing, unreadable, badly sized or locked images are the user's
+	 * to fix: say so before anything else starts. */
+	if (blk_check_disks(cfg))
 		return EXIT_USAGE;
 	if (check_host(&r, guest_is_linux))
 		return EXIT_VM_ERROR;
