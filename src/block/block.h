@@ -98,10 +98,12 @@ struct blk_image {
 int blk_image_open(struct blk_image *img, const struct disk_config *cfg, char *err,
 		   size_t errlen);
 void blk_image_close(struct blk_image *img);
-/* Opens and closes every disk of a configuration: the user's mistakes
- * (missing, unreadable, badly sized or locked images) are reported before
- * the VM is built.  Logs the reason and returns -errno. */
-int blk_check_disks(const struct vm_config *cfg);
+/* Opens every disk of a configuration, once per run: the user's mistakes
+ * (missing, unreadable, badly sized, locked or repeated images) are
+ * reported before any VM is built, and the locks outlive reboots.  Logs
+ * the reason and returns -errno; *out is an array of cfg->nr_disks. */
+int blk_open_disks(const struct vm_config *cfg, struct blk_image **out);
+void blk_close_disks(struct blk_image *imgs, unsigned int n);
 
 /* Engine of a new ctx: io_uring unless SARDINE_BLK_ENGINE=threads or
  * io_uring cannot be set up (then the pool, said once in the log). */

@@ -234,32 +234,56 @@ void blk_image_close(struct blk_image *img)
 	img->fd = img->buffered_fd = -1;
 }
 
-int blk_check_disks(const struct vm_config *cfg)
+/* Whether a disk names an image already open (by another path, or another
+ * node of the same device) with one of the two writable: checked before
+ * opening, or our own lock would make it look like somebody else's. */
+static bool already_open(const struct blk_image *img, const struct disk_config *cfg)
 {
-	for (unsigned int i = 0; i < cfg->nr_disks; i++) {
-		struct blk_image img;
+	struct stat a, b;
+
+	if ((img->readonly && cfg->readonly) || fstat(img->fd, &a) || stat(cfg->path, &b))
+		return false;
+	if (S_ISBLK(a.st_mode) && S_ISBLK(b.st_mode))
+		return a.st_rdev == b.st_rdev;
+	return a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+int blk_open_disks(const struct vm_config *cfg, struct blk_image **out)
+{
+	struct blk_image *imgs = calloc(cfg->nr_disks ? cfg->nr_disks : 1, sizeof(*imgs));
+	unsigned int n;
+	int ret = 0;
+
+	if (!imgs)
+		return -ENOMEM;
+	for (n = 0; n < cfg->nr_disks && !ret; n++) {
 		char err[512];
-		int ret = blk_image_open(&img, &cfg->disks[i], err, sizeof(err));
 
-		if (ret) {
-			log_error("%s", err);
-			return ret;
-		}
-		/* A second disk naming the same image must be refused too. */
-		for (unsigned int j = i + 1; j < cfg->nr_disks; j++) {
-			struct stat a, b;
-
-			if (fstat(img.fd, &a) || stat(cfg->disks[j].path, &b) ||
-			    (cfg->disks[i].readonly && cfg->disks[j].readonly))
-				continue;
-			if ((a.st_dev == b.st_dev && a.st_ino == b.st_ino) ||
-			    (S_ISBLK(a.st_mode) && S_ISBLK(b.st_mode) && a.st_rdev == b.st_rdev)) {
-				log_error("disk %s is given twice", cfg->disks[j].path);
-				blk_image_close(&img);
-				return -EBUSY;
+		for (unsigned int j = 0; j < n && !ret; j++) {
+			if (already_open(&imgs[j], &cfg->disks[n])) {
+				log_error("disk %s is given twice", cfg->disks[n].path);
+				ret = -EBUSY;
 			}
 		}
-		blk_image_close(&img);
+		if (ret)
+			break;
+		ret = blk_image_open(&imgs[n], &cfg->disks[n], err, sizeof(err));
+		if (ret) {
+			log_error("%s", err);
+			break;
+		}
 	}
+	if (ret) {
+		blk_close_disks(imgs, n);
+		return ret;
+	}
+	*out = imgs;
 	return 0;
+}
+
+void blk_close_disks(struct blk_image *imgs, unsigned int n)
+{
+	for (unsigned int i = 0; imgs && i < n; i++)
+		blk_image_close(&imgs[i]);
+	free(imgs);
 }

@@ -57,8 +57,7 @@ struct virtio_blk {
 	struct virtio_dev dev;
 	char name[24];
 	char serial[DISK_SERIAL_MAX + 1];
-	struct blk_image img;
-	bool img_open;
+	struct blk_image *img; /* borrowed from the runner */
 	struct vblk_config config;
 	struct vblk_limits limits; /* final at activation */
 	struct blk_queue *queues;
@@ -290,8 +289,6 @@ static void blk_destroy(struct virtio_dev *d)
 		}
 		free(blk->queues);
 	}
-	if (blk->img_open)
-		blk_image_close(&blk->img);
 	virtio_dev_cleanup(d);
 	free(blk);
 }
@@ -318,7 +315,7 @@ static unsigned int log2u(uint32_t v)
 /* Features and configuration space from the image. */
 static void describe(struct virtio_blk *blk, unsigned int nr_queues)
 {
-	const struct blk_image *img = &blk->img;
+	const struct blk_image *img = blk->img;
 	struct vblk_config *c = &blk->config;
 	struct vblk_limits *lim = &blk->limits;
 	uint32_t lbs = img->logical_block, align = img->physical_block / BLK_SECTOR;
@@ -379,7 +376,7 @@ static int create_queues(struct virtio_blk *blk)
 			q->slots[s].io.done = io_done;
 		}
 		reset_slots(q);
-		ret = blk_ctx_create(&blk->img, virtio_queue_loop(d, i), BLK_QUEUE_SIZE, &q->ctx);
+		ret = blk_ctx_create(blk->img, virtio_queue_loop(d, i), BLK_QUEUE_SIZE, &q->ctx);
 		if (ret)
 			return ret;
 		blk_ctx_set_batch_end(q->ctx, batch_end, q);
@@ -399,12 +396,11 @@ static void name_threads(struct virtio_blk *blk, unsigned int index)
 }
 
 int virtio_blk_create(struct vm *vm, unsigned int index, const struct disk_config *cfg,
-		      struct virtio_dev **out)
+		      struct blk_image *img, struct virtio_dev **out)
 {
 	struct virtio_blk *blk = calloc(1, sizeof(*blk));
 	unsigned int nr_queues = cfg->queues ? cfg->queues : vm->cfg->nr_cpus;
 	unsigned int nr_threads;
-	char err[512];
 	int ret;
 
 	if (!blk)
@@ -423,12 +419,7 @@ int virtio_blk_create(struct vm *vm, unsigned int index, const struct disk_confi
 	blk->dev.ops = &blk_ops;
 	blk->dev.config_len = sizeof(blk->config);
 	name_threads(blk, index);
-	ret = blk_image_open(&blk->img, cfg, err, sizeof(err));
-	if (ret) {
-		log_error("%s", err);
-		goto err;
-	}
-	blk->img_open = true;
+	blk->img = img;
 	describe(blk, nr_queues);
 	ret = create_queues(blk);
 	if (ret) {
@@ -436,9 +427,9 @@ int virtio_blk_create(struct vm *vm, unsigned int index, const struct disk_confi
 		goto err;
 	}
 	log_debug("%s: %s, %llu sectors, %u queues, %s%s", blk->name, cfg->path,
-		  (unsigned long long)(blk->img.size / BLK_SECTOR), nr_queues,
-		  blk->img.engine == BLK_ENGINE_IO_URING ? "io_uring" : "thread pool",
-		  blk->img.direct ? ", O_DIRECT" : "");
+		  (unsigned long long)(blk->img->size / BLK_SECTOR), nr_queues,
+		  blk->img->engine == BLK_ENGINE_IO_URING ? "io_uring" : "thread pool",
+		  blk->img->direct ? ", O_DIRECT" : "");
 	*out = &blk->dev;
 	return 0;
 err:

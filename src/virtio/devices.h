@@ -5,10 +5,12 @@
 struct vm;
 struct virtio_dev;
 struct disk_config;
+struct blk_image;
 
 int virtio_rng_create(struct vm *vm, struct virtio_dev **out);
-/* Disk `index` (virtio-blk<index>) from its configuration; logs why not. */
+/* Disk `index` (virtio-blk<index>) on an open image the caller keeps
+ * (it outlives reboots); logs why not. */
 int virtio_blk_create(struct vm *vm, unsigned int index, const struct disk_config *cfg,
-		      struct virtio_dev **out);
+		      struct blk_image *img, struct virtio_dev **out);
 
 #endif

@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "block/block.h"
 #include "hw/pci.h"
 #include "virtio/devices.h"
 #include "virtio/transport.h"
@@ -96,7 +97,7 @@ static int create_pci_devices(struct vm *vm)
 			return ret;
 	}
 	for (unsigned int i = 0; i < vm->cfg->nr_disks; i++) {
-		ret = virtio_blk_create(vm, i, &vm->cfg->disks[i], &d);
+		ret = virtio_blk_create(vm, i, &vm->cfg->disks[i], &vm->disks[i], &d);
 		if (!ret)
 			ret = add_virtio(vm, d);
 		if (ret)
@@ -136,7 +137,7 @@ static int create_vcpus(struct vm *vm)
 /* The boot sequence, in order.  On failure vm_destroy() undoes whatever
  * part was done. */
 int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
-	      struct console *console, struct event_loop *ctl_loop)
+	      struct console *console, struct event_loop *ctl_loop, struct blk_image *disks)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
@@ -148,6 +149,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
 	vm->fd = -1;
 	vm->console = console;
 	vm->ctl_loop = ctl_loop;
+	vm->disks = disks;
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
 	bus_init(&vm->pio, "pio");
