@@ -121,6 +121,11 @@ void blk_ctx_commit(struct blk_ctx *ctx);
  * completed and its done() has returned. */
 void blk_ctx_drain(struct blk_ctx *ctx);
 unsigned int blk_ctx_inflight(const struct blk_ctx *ctx);
+/* For a loop that polls: handles whatever completions are there without
+ * waiting (true when there were some), and turns the eventfd signal of
+ * io_uring completions off while polling (back on with true). */
+bool blk_ctx_poll(struct blk_ctx *ctx);
+void blk_ctx_signal_completions(struct blk_ctx *ctx, bool on);
 enum blk_engine blk_ctx_engine(const struct blk_ctx *ctx);
 
 /* Executes a request synchronously on the calling thread (the pool's

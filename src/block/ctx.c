@@ -82,7 +82,7 @@ static int setup_ring(struct blk_ctx *ctx, unsigned int depth)
 	return 0;
 }
 
-static void reap(struct blk_ctx *ctx);
+static unsigned int reap(struct blk_ctx *ctx);
 
 static void on_completion(void *opaque, uint32_t events)
 {
@@ -271,8 +271,8 @@ void blk_ctx_complete_async(struct blk_ctx *ctx, struct blk_req *req)
 	was_empty = !ctx->done_first;
 	if (ctx->done_last)
 		ctx->done_last->next = req;
-	else
-		ctx->done_first = req;
+	else /* atomic: blk_ctx_poll() peeks without the lock */
+		__atomic_store_n(&ctx->done_first, req, __ATOMIC_RELEASE);
 	ctx->done_last = req;
 	pthread_mutex_unlock(&ctx->done_lock);
 	/* The loop takes the whole list after each wakeup: one write per
@@ -354,7 +354,8 @@ static unsigned int reap_pool(struct blk_ctx *ctx)
 
 	pthread_mutex_lock(&ctx->done_lock);
 	req = ctx->done_first;
-	ctx->done_first = ctx->done_last = NULL;
+	__atomic_store_n(&ctx->done_first, NULL, __ATOMIC_RELAXED);
+	ctx->done_last = NULL;
 	pthread_mutex_unlock(&ctx->done_lock);
 	for (; req; req = next) {
 		next = req->next;
@@ -368,7 +369,7 @@ static unsigned int reap_pool(struct blk_ctx *ctx)
  * end-of-batch work; only then do the finished requests stop counting as
  * in flight, so a drainer never returns while the device still works on
  * behalf of one of them. */
-static void reap(struct blk_ctx *ctx)
+static unsigned int reap(struct blk_ctx *ctx)
 {
 	unsigned int finished = 0;
 
@@ -382,6 +383,23 @@ static void reap(struct blk_ctx *ctx)
 		__atomic_sub_fetch(&ctx->inflight, finished, __ATOMIC_SEQ_CST);
 		wake_drainer(ctx);
 	}
+	return finished;
+}
+
+bool blk_ctx_poll(struct blk_ctx *ctx)
+{
+	bool ready = __atomic_load_n(&ctx->done_first, __ATOMIC_ACQUIRE) ||
+		     (ctx->have_ring && io_uring_cq_ready(&ctx->ring));
+
+	return ready && reap(ctx) > 0;
+}
+
+void blk_ctx_signal_completions(struct blk_ctx *ctx, bool on)
+{
+	if (ctx->have_ring)
+		io_uring_cq_eventfd_toggle(&ctx->ring, on);
+	if (on)
+		blk_ctx_poll(ctx); /* what completed unsignalled meanwhile */
 }
 
 void blk_ctx_drain(struct blk_ctx *ctx)

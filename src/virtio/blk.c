@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "block/block.h"
 #include "virtio/blk_req.h"
@@ -30,6 +31,8 @@
 #define BLK_MAX_QUEUES 64
 #define BLK_MAX_IO_THREADS 4
 #define BLK_MAX_DISCARD_SECTORS (1u << 22) /* 2 GiB a range */
+#define BLK_POLL_ENV "SARDINE_BLK_POLL_US" /* longest poll, microseconds */
+#define BLK_POLL_MIN_NS 1000
 
 struct virtio_blk;
 
@@ -50,6 +53,8 @@ struct blk_queue {
 	bool stalled;  /* out of slots: resume when one comes back */
 	bool stopping; /* a reset or destroy waits: leave the rings alone */
 	bool pushed;   /* used entries not yet signalled */
+	bool polling;
+	uint64_t poll_ns; /* current polling window (adaptive) */
 	struct virtq_elem elem;
 };
 
@@ -60,6 +65,7 @@ struct virtio_blk {
 	struct blk_image *img; /* borrowed from the runner */
 	struct vblk_config config;
 	struct vblk_limits limits; /* final at activation */
+	uint64_t poll_max_ns;      /* 0: never poll */
 	struct blk_queue *queues;
 };
 
@@ -167,55 +173,112 @@ static void start(struct blk_queue *q, struct blk_slot *s)
 	finish(q, s, VIRTIO_BLK_S_OK);
 }
 
-/* Takes requests until the ring is empty or the slots are all in use. */
-static void process_queue(struct blk_queue *q)
+/* Takes requests until the ring is empty or the slots are all in use,
+ * and sends them to the kernel in one go; false when the queue broke. */
+static bool take_requests(struct blk_queue *q)
 {
 	struct virtio_dev *d = &q->blk->dev;
 	struct virtqueue *vq = &d->vqs[q->index];
-	bool more = false;
+
+	for (;;) {
+		struct blk_slot *s = q->free;
+		int got, status;
+
+		if (!s) {
+			q->stalled = true; /* notifications stay off */
+			break;
+		}
+		got = virtq_pop(vq, &q->elem);
+		if (got == 0)
+			break;
+		if (got < 0) {
+			virtio_set_broken(d, "malformed descriptor chain");
+			break;
+		}
+		q->free = s->next_free;
+		s->head = q->elem.head;
+		count(&d->stats.requests, 1);
+		status = vblk_parse(&q->blk->limits, &q->elem, &s->req);
+		if (status < 0) {
+			s->next_free = q->free;
+			q->free = s;
+			virtio_set_broken(d, "request without header or status byte");
+			break;
+		}
+		if (status > 0)
+			finish(q, s, (uint8_t)status);
+		else
+			start(q, s);
+	}
+	/* Everything taken goes to the kernel now, in one call. */
+	blk_ctx_commit(q->ctx);
+	notify_pushed(q);
+	return !leave_rings_alone(q);
+}
+
+static void process_queue(struct blk_queue *q)
+{
+	struct virtqueue *vq = &q->blk->dev.vqs[q->index];
 
 	if (leave_rings_alone(q))
 		return;
 	do {
 		virtq_disable_notify(vq);
-		for (;;) {
-			struct blk_slot *s = q->free;
-			int got, status;
+		if (!take_requests(q) || q->stalled)
+			return;
+	} while (virtq_enable_notify(vq));
+}
 
-			if (!s) {
-				q->stalled = true; /* notifications stay off */
-				goto out;
-			}
-			got = virtq_pop(vq, &q->elem);
-			if (got == 0)
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* While requests are in flight the driver is likely to add more soon and
+ * their completions are near: spin for a short window instead of sleeping,
+ * with the driver's notifications (a VM exit each) and the completion
+ * eventfd (a wakeup each) turned off.  The window doubles when polling
+ * found work and halves when it did not, up to SARDINE_BLK_POLL_US (off
+ * by default: it only pays where exits are dear and a core is free). */
+static void poll_queue(struct blk_queue *q)
+{
+	struct virtqueue *vq = &q->blk->dev.vqs[q->index];
+	uint64_t deadline;
+	bool found = false;
+
+	if (!q->blk->poll_max_ns || q->polling || q->stalled || leave_rings_alone(q) ||
+	    !blk_ctx_inflight(q->ctx))
+		return;
+	q->polling = true;
+	virtq_suppress_notify(vq);
+	blk_ctx_signal_completions(q->ctx, false);
+	deadline = now_ns() + q->poll_ns;
+	while (!leave_rings_alone(q) && (blk_ctx_inflight(q->ctx) || virtq_has_work(vq))) {
+		bool work = false;
+
+		if (virtq_has_work(vq) && !q->stalled) {
+			if (!take_requests(q))
 				break;
-			if (got < 0) {
-				virtio_set_broken(d, "malformed descriptor chain");
-				goto out;
-			}
-			q->free = s->next_free;
-			s->head = q->elem.head;
-			count(&d->stats.requests, 1);
-			status = vblk_parse(&q->blk->limits, &q->elem, &s->req);
-			if (status < 0) {
-				s->next_free = q->free;
-				q->free = s;
-				virtio_set_broken(d, "request without header or status byte");
-				goto out;
-			}
-			if (status > 0)
-				finish(q, s, (uint8_t)status);
-			else
-				start(q, s);
+			work = true;
 		}
-		/* Everything taken goes to the kernel now, in one call. */
-		blk_ctx_commit(q->ctx);
-		notify_pushed(q);
-		more = virtq_enable_notify(vq);
-	} while (more);
-out:
-	blk_ctx_commit(q->ctx);
-	notify_pushed(q);
+		work |= blk_ctx_poll(q->ctx);
+		if (work) {
+			found = true;
+			deadline = now_ns() + q->poll_ns;
+		} else if (now_ns() >= deadline) {
+			break;
+		}
+	}
+	blk_ctx_signal_completions(q->ctx, true);
+	if (found)
+		q->poll_ns = q->poll_ns * 2 < q->blk->poll_max_ns ? q->poll_ns * 2 : q->blk->poll_max_ns;
+	else if (q->poll_ns / 2 >= BLK_POLL_MIN_NS)
+		q->poll_ns /= 2;
+	q->polling = false;
+	process_queue(q); /* notifications back on, and what came meanwhile */
 }
 
 static void blk_queue_notify(struct virtio_dev *d, unsigned int index)
@@ -223,6 +286,7 @@ static void blk_queue_notify(struct virtio_dev *d, unsigned int index)
 	struct virtio_blk *blk = (struct virtio_blk *)d;
 
 	process_queue(&blk->queues[index]);
+	poll_queue(&blk->queues[index]);
 }
 
 /* After a batch of completions, on the queue's I/O thread. */
@@ -231,10 +295,16 @@ static void batch_end(void *opaque)
 	struct blk_queue *q = opaque;
 
 	notify_pushed(q);
+	if (q->polling) { /* the polling loop takes what comes */
+		if (q->free)
+			q->stalled = false;
+		return;
+	}
 	if (q->stalled && q->free) {
 		q->stalled = false;
 		process_queue(q);
 	}
+	poll_queue(q);
 }
 
 static void blk_config_read(struct virtio_dev *d, uint32_t off, uint8_t *data, uint32_t len)
@@ -368,6 +438,8 @@ static int create_queues(struct virtio_blk *blk)
 
 		q->blk = blk;
 		q->index = i;
+		q->poll_ns = blk->poll_max_ns / 4 > BLK_POLL_MIN_NS ? blk->poll_max_ns / 4
+								 : BLK_POLL_MIN_NS;
 		q->slots = calloc(BLK_QUEUE_SIZE, sizeof(*q->slots));
 		if (!q->slots)
 			return -ENOMEM;
@@ -418,6 +490,8 @@ int virtio_blk_create(struct vm *vm, unsigned int index, const struct disk_confi
 	}
 	blk->dev.ops = &blk_ops;
 	blk->dev.config_len = sizeof(blk->config);
+	if (getenv(BLK_POLL_ENV))
+		blk->poll_max_ns = strtoull(getenv(BLK_POLL_ENV), NULL, 10) * 1000;
 	name_threads(blk, index);
 	blk->img = img;
 	describe(blk, nr_queues);

@@ -439,6 +439,50 @@ static void drain_from_another_thread(void **state)
 	}
 }
 
+/* A polling loop reaps completions itself, with the eventfd signal off. */
+static unsigned int polled_done;
+
+static void count_done(struct blk_req *req, int ret)
+{
+	(void)req;
+	assert_int_equal(ret, 0);
+	polled_done++;
+}
+
+static void polling_reaps_without_the_loop(void **state)
+{
+	(void)state;
+	for (unsigned int v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		struct env *e = new_env();
+		uint8_t *buf = aligned_alloc(4096, 8 * 4096);
+		struct iovec iov[8];
+		struct blk_req req[8];
+
+		if (!open_variant(e, &variants[v])) {
+			free_env(e);
+			continue;
+		}
+		polled_done = 0;
+		blk_ctx_signal_completions(e->ctx, false);
+		for (unsigned int i = 0; i < 8; i++) {
+			iov[i] = (struct iovec){ buf + i * 4096, 4096 };
+			req[i] = (struct blk_req){ .op = BLK_OP_READ, .offset = (uint64_t)i * 4096,
+						   .iov = &iov[i], .iovcnt = 1, .len = 4096,
+						   .done = count_done };
+			blk_ctx_submit(e->ctx, &req[i]);
+		}
+		blk_ctx_commit(e->ctx);
+		for (unsigned int spins = 0; polled_done < 8 && spins < 10000000; spins++)
+			blk_ctx_poll(e->ctx);
+		assert_int_equal(polled_done, 8);
+		assert_int_equal(blk_ctx_inflight(e->ctx), 0);
+		blk_ctx_signal_completions(e->ctx, true);
+		close_variant(e);
+		free(buf);
+		free_env(e);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +492,7 @@ int main(void)
 		cmocka_unit_test(a_batch_of_requests),
 		cmocka_unit_test(open_errors_are_clear),
 		cmocka_unit_test(drain_from_another_thread),
+		cmocka_unit_test(polling_reaps_without_the_loop),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
