@@ -34,8 +34,11 @@ RESULTS=${BENCH_RESULTS:-$repo/bench/results}
 CPUS=2
 MEM=1G
 work=$(mktemp -d /tmp/bench-blk.XXXXXX)
-IMG=$IMGDIR/bench-blk.img
 declare -A PID FD RE
+# One image per VMM (and one for native fio): the VMMs run side by side and
+# each takes an OFD lock on its image, as they should.  Same size, same
+# file system, all written in full.
+img() { echo "$IMGDIR/bench-blk-$1.img"; }
 
 cleanup() {
 	local p
@@ -44,7 +47,7 @@ cleanup() {
 		sleep 2
 		kill -KILL "$p" 2>/dev/null || true
 	done
-	rm -rf "$work" "$IMG"
+	rm -rf "$work" "$IMGDIR"/bench-blk-*.img
 }
 trap cleanup EXIT
 
@@ -61,9 +64,13 @@ FIO_COMMON="--ioengine=libaio --direct=1 --iodepth=32 --numjobs=1 --time_based -
 # terse v3 fields: 6 read KiB, 8 read IOPS, 9 read ms, 47 write KiB, 49 write IOPS, 50 write ms
 TERSE_AWK='{ if ($6 > 0) print $6, $8, $9; else print $47, $49, $50 }'
 
-# ---- the image: 1 GiB, fully allocated (written once) ----
-log "writing $IMG"
-dd if=/dev/zero of="$IMG" bs=1M count=1024 oflag=direct status=none
+# ---- the images: 1 GiB each, fully allocated (written once) ----
+VMMS=(sardine qemu)
+[ -n "${BENCH_POLL_US:-}" ] && VMMS+=(sardine_poll)
+for who in native "${VMMS[@]}"; do
+	log "writing $(img "$who")"
+	dd if=/dev/zero of="$(img "$who")" bs=1M count=1024 oflag=direct status=none
+done
 
 # ---- the guest: runs the job named on its console, until "quit" ----
 {
@@ -85,12 +92,12 @@ cat "$GUEST/initramfs.cpio" "$GUEST/tools.cpio" "$work/extra.cpio" >"$work/initr
 
 CMDLINE="console=ttyS0 quiet panic=-1"
 SARDINE_CMD=("$SARDINE" run --kernel "$GUEST/vmlinuz" --initrd "$work/initrd.cpio"
-	--cpus $CPUS --memory $MEM --no-rng --cmdline "$CMDLINE" --disk "$IMG,cache=none")
+	--cpus $CPUS --memory $MEM --no-rng --cmdline "$CMDLINE" --disk "$(img sardine),cache=none")
 # debug-threads=on: only then does QEMU name its vCPU threads "CPU N/KVM".
 QEMU_CMD=(qemu-system-x86_64 -name bench,debug-threads=on -enable-kvm -cpu host -M q35
 	-nodefaults -display none -smp $CPUS -m $MEM -serial stdio -no-reboot
 	-kernel "$GUEST/vmlinuz" -initrd "$work/initrd.cpio" -append "$CMDLINE"
-	-drive "file=$IMG,if=none,id=d,format=raw,cache=none,aio=io_uring"
+	-drive "file=$(img qemu),if=none,id=d,format=raw,cache=none,aio=io_uring"
 	-device virtio-blk-pci,drive=d)
 
 # start NAME FD VCPU_REGEX COMMAND...: the VMM, its console on a FIFO at FD.
@@ -131,7 +138,7 @@ cpu_ticks() { # NAME -> ticks of the non-vCPU threads, exited ones included
 : >"$work/results.txt"
 run_native() { # JOB ROUND
 	# shellcheck disable=SC2086
-	fio --name="$1" --filename="$IMG" --size=1G ${JOB_ARGS[$1]} $FIO_COMMON >"$work/native.terse"
+	fio --name="$1" --filename="$(img native)" --size=1G ${JOB_ARGS[$1]} $FIO_COMMON >"$work/native.terse"
 	echo "native $1 $2 $(awk -F';' "$TERSE_AWK" "$work/native.terse") 0" >>"$work/results.txt"
 }
 
@@ -145,13 +152,13 @@ run_guest() { # NAME JOB ROUND
 		>>"$work/results.txt"
 }
 
-VMMS=(sardine qemu)
 log "booting the VMs"
 start sardine 7 '^vcpu[0-9]+$' "${SARDINE_CMD[@]}"
 start qemu 8 '^CPU [0-9]+/KVM$' "${QEMU_CMD[@]}"
 if [ -n "${BENCH_POLL_US:-}" ]; then
-	VMMS+=(sardine_poll)
-	start sardine_poll 9 '^vcpu[0-9]+$' env SARDINE_BLK_POLL_US="$BENCH_POLL_US" "${SARDINE_CMD[@]}"
+	POLL_CMD=("${SARDINE_CMD[@]}")
+	POLL_CMD[${#POLL_CMD[@]} - 1]="$(img sardine_poll),cache=none" # the --disk value
+	start sardine_poll 9 '^vcpu[0-9]+$' env SARDINE_BLK_POLL_US="$BENCH_POLL_US" "${POLL_CMD[@]}"
 fi
 for who in "${VMMS[@]}"; do
 	wait_count "$who" BENCH-READY 1 900
@@ -188,7 +195,7 @@ fio_line() { echo "fio --name=$1 --filename=$2 ${JOB_ARGS[$1]} $FIO_COMMON"; }
 	echo
 	echo "- outside: ${BENCH_HOST_DESC:-not given (set BENCH_HOST_DESC)}"
 	echo "- where this ran: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), Linux $(uname -r)${BOX:+ — inside tests/box: QEMU/TCG with nested KVM, so only ratios between the columns mean anything}"
-	echo "- image: 1 GiB raw file on $(df --output=fstype "$IMGDIR" | tail -1) ($IMGDIR), written in full beforehand"
+	echo "- images: 1 GiB raw files on $(df --output=fstype "$IMGDIR" | tail -1) ($IMGDIR), written in full beforehand; one per VMM and one for native fio (the VMMs run side by side and lock their images)"
 	echo "- guest: build/guest vmlinuz + initramfs.cpio + tools.cpio, $CPUS vCPUs, $MEM; both VMs booted side by side, idle while the other one or native fio runs"
 	echo "- ${RUNTIME} s per job after 2 s of ramp; $ROUNDS rounds, the order of native/sardine/QEMU rotating; medians"
 	echo
@@ -196,7 +203,7 @@ fio_line() { echo "fio --name=$1 --filename=$2 ${JOB_ARGS[$1]} $FIO_COMMON"; }
 	echo
 	echo '```'
 	echo "# native (fio on the same machine, on the image file)"
-	for j in "${JOBS[@]}"; do fio_line "$j" "$IMG" | sed 's/--filename=[^ ]*/& --size=1G/'; done
+	for j in "${JOBS[@]}"; do fio_line "$j" "$(img native)" | sed 's/--filename=[^ ]*/& --size=1G/'; done
 	echo "# in the guests, the same jobs on /dev/vda:"
 	for j in "${JOBS[@]}"; do fio_line "$j" /dev/vda; done
 	echo "# sardine"

@@ -33,6 +33,7 @@
 #define BLK_MAX_DISCARD_SECTORS (1u << 22) /* 2 GiB a range */
 #define BLK_POLL_ENV "SARDINE_BLK_POLL_US" /* longest poll, microseconds */
 #define BLK_POLL_MIN_NS 1000
+#define BLK_POLL_MAX_ROUNDS 16 /* windows one poll may last, at most */
 
 struct virtio_blk;
 
@@ -242,11 +243,14 @@ static uint64_t now_ns(void)
  * with the driver's notifications (a VM exit each) and the completion
  * eventfd (a wakeup each) turned off.  The window doubles when polling
  * found work and halves when it did not, up to SARDINE_BLK_POLL_US (off
- * by default: it only pays where exits are dear and a core is free). */
+ * by default: it only pays where exits are dear and a core is free).
+ * Runs on the queue's I/O thread from the kick handler (which a reset
+ * stops first) or from the end of a completion batch (whose requests keep
+ * counting as in flight until this returns), so a reset never overlaps. */
 static void poll_queue(struct blk_queue *q)
 {
 	struct virtqueue *vq = &q->blk->dev.vqs[q->index];
-	uint64_t deadline;
+	uint64_t deadline, give_up;
 	bool found = false;
 
 	if (!q->blk->poll_max_ns || q->polling || q->stalled || leave_rings_alone(q) ||
@@ -256,6 +260,9 @@ static void poll_queue(struct blk_queue *q)
 	virtq_suppress_notify(vq);
 	blk_ctx_signal_completions(q->ctx, false);
 	deadline = now_ns() + q->poll_ns;
+	/* A driver that never stops adding work must not keep this thread
+	 * (and a reset waiting for it) forever. */
+	give_up = now_ns() + BLK_POLL_MAX_ROUNDS * q->blk->poll_max_ns;
 	while (!leave_rings_alone(q) && (blk_ctx_inflight(q->ctx) || virtq_has_work(vq))) {
 		bool work = false;
 
@@ -268,9 +275,9 @@ static void poll_queue(struct blk_queue *q)
 		if (work) {
 			found = true;
 			deadline = now_ns() + q->poll_ns;
-		} else if (now_ns() >= deadline) {
-			break;
 		}
+		if (now_ns() >= (deadline < give_up ? deadline : give_up))
+			break;
 	}
 	blk_ctx_signal_completions(q->ctx, true);
 	if (found)

@@ -9,7 +9,9 @@
 #                    after the guest's sync;
 #   thread_pool_disks the same data path on the thread pool
 #                    (SARDINE_BLK_ENGINE=threads), and a second VM refused
-#                    the image the first one writes.
+#                    the image the first one writes;
+#   host_block_device a loop device (4 KiB sectors) as the disk: size,
+#                    topology, data, discard (not applicable without loop).
 # Images live under /scratch (a real ext4 disk in the box: O_DIRECT) when
 # it is there, else under /var/tmp.
 
@@ -22,6 +24,7 @@ blk_image_dir() {
 }
 
 teardown() {
+	[ -n "${LOOPDEV:-}" ] && losetup -d "$LOOPDEV"
 	[ -n "${IMGDIR:-}" ] && rm -rf "$IMGDIR"
 }
 
@@ -250,4 +253,58 @@ test_thread_pool_disks() {
 	[ "$(sha_of "$IMGDIR/a.img" 1 8)" = "$pat" ] && [ "$(sha_of "$IMGDIR/b.img" 1 8)" = "$pat" ] ||
 		{ fail "host images hold other bytes than the guest wrote"; return 1; }
 	! grep -E '^sardine: (error|warn)' "$log" || fail "sardine complained"
+}
+
+blockdev_script() {
+	cat > "$T/guest.sh" <<'SCRIPT'
+say() { echo "$1=$2"; }
+sha() { sha256sum | cut -d' ' -f1; }
+say SIZE "$(cat /sys/block/vda/size)"
+say LBS "$(cat /sys/block/vda/queue/logical_block_size)"
+say PBS "$(cat /sys/block/vda/queue/physical_block_size)"
+dd if=/dev/urandom of=/tmp/pat bs=64k count=64 2>/dev/null
+say PAT "$(sha < /tmp/pat)"
+dd if=/tmp/pat of=/dev/vda bs=64k seek=16 oflag=direct 2>/dev/null; say W $?
+say BACK "$(dd if=/dev/vda bs=64k skip=16 count=64 iflag=direct 2>/dev/null | sha)"
+dd if=/tmp/pat of=/dev/vda bs=64k seek=128 oflag=direct 2>/dev/null; sync
+echo PHASE=written; read -r line
+blkdiscard -o 8388608 -l 4194304 /dev/vda; say DISCARD_RC $?
+say ZEROS "$(dd if=/dev/vda bs=64k skip=128 count=64 iflag=direct 2>/dev/null | tr -d '\000' | wc -c)"
+echo PHASE=discarded; read -r line
+SCRIPT
+	script_initrd "$GUEST_INITRD" "$T/guest.sh"
+}
+
+test_host_block_device() {
+	# A loop device with 4 KiB sectors stands for a disk: size from
+	# BLKGETSIZE64, topology from BLKSSZGET/BLKPBSZGET, discard as
+	# BLKDISCARD (the loop driver punches the backing file).
+	local log=$T/log initrd before after rc
+	blk_image_dir
+	truncate -s 32M "$IMGDIR/backing.img"
+	LOOPDEV=$(losetup --sector-size 4096 -f --show "$IMGDIR/backing.img" 2>/dev/null) ||
+		{ note "no loop devices here"; return 77; }
+	initrd=$(blockdev_script)
+	start_with_input "$log" --initrd "$initrd" --disk "$LOOPDEV,cache=none"
+	wait_for "$log" '^PHASE=written' || { fail "guest did not write"; return 1; }
+	before=$(allocated_bytes "$IMGDIR/backing.img")
+	echo go >&9
+	wait_for "$log" '^PHASE=discarded' || { fail "guest did not discard"; return 1; }
+	after=$(allocated_bytes "$IMGDIR/backing.img")
+	echo go >&9
+	wait "$SARDINE_PID"
+	rc=$?
+	exec 9>&-
+	expect_clean_run "$log" "$rc" || return 1
+	local pat=$(guest_value "$log" PAT)
+	expect_value "$log" SIZE 65536 &&
+	expect_value "$log" LBS 4096 &&
+	expect_value "$log" W 0 &&
+	expect_value "$log" BACK "$pat" &&
+	expect_value "$log" DISCARD_RC 0 &&
+	expect_value "$log" ZEROS 0 || return 1
+	[ "$(dd if="$IMGDIR/backing.img" bs=64k skip=16 count=64 2>/dev/null | sha256sum | cut -d' ' -f1)" = "$pat" ] ||
+		{ fail "backing file holds other bytes than the guest wrote"; return 1; }
+	note "loop backing file: $before bytes allocated before discard, $after after"
+	[ "$after" -le $((before - (4 << 20))) ] || fail "discard freed nothing in the backing file"
 }
