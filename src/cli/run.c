@@ -38,7 +38,11 @@ static const char run_usage[] =
 	"  --no-rng           no virtio-rng entropy device\n"
 	"  --log-level LEVEL  error, warn, info or debug (default warn)\n"
 	"\n"
-	"On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n";
+	"On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"
+	"\n"
+	"Environment:\n"
+	"  SARDINE_BLK_ENGINE=threads   disks use the thread pool instead of io_uring (tests)\n"
+	"  SARDINE_BLK_POLL_US=N        disk I/O threads poll up to N us before sleeping\n";
 
 enum {
 	OPT_KERNEL = 256,

@@ -6,9 +6,15 @@ struct balloon_config;
 struct console;
 struct vm;
 struct virtio_dev;
+struct disk_config;
+struct blk_image;
 
 int virtio_rng_create(struct vm *vm, struct virtio_dev **out);
 int virtio_balloon_create(struct vm *vm, const struct balloon_config *cfg, struct virtio_dev **out);
 int virtio_console_create(struct vm *vm, struct console *console, struct virtio_dev **out);
+/* Disk `index` (virtio-blk<index>) on an open image the caller keeps
+ * (it outlives reboots); logs why not. */
+int virtio_blk_create(struct vm *vm, unsigned int index, const struct disk_config *cfg,
+		      struct blk_image *img, struct virtio_dev **out);
 
 #endif

@@ -190,6 +190,16 @@ void virtq_disable_notify(struct virtqueue *vq)
 	store16(&vq->used->flags, VRING_USED_F_NO_NOTIFY);
 }
 
+void virtq_suppress_notify(struct virtqueue *vq)
+{
+	if (!vq->ready)
+		return;
+	if (vq->event_idx) /* an index the driver has passed: no kick until re-armed */
+		store16((uint16_t *)&vq->used->ring[vq->cfg.size], (uint16_t)(vq->last_avail - 1));
+	else
+		store16(&vq->used->flags, VRING_USED_F_NO_NOTIFY);
+}
+
 bool virtq_enable_notify(struct virtqueue *vq)
 {
 	if (!vq->ready)

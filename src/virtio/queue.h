@@ -101,6 +101,9 @@ bool virtq_should_signal(struct virtqueue *vq);
  * arrived meanwhile, so the caller goes round again instead of sleeping. */
 bool virtq_enable_notify(struct virtqueue *vq);
 void virtq_disable_notify(struct virtqueue *vq);
+/* Ask the driver not to notify at all, EVENT_IDX included (a device that
+ * polls the ring); virtq_enable_notify() asks again. */
+void virtq_suppress_notify(struct virtqueue *vq);
 bool virtq_has_work(struct virtqueue *vq);
 
 /* Copy helpers over an element's iovecs (bounded by their total length). */

@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "block/block.h"
 #include "vmm/arch.h"
 #include "vmm/console.h"
 #include "vmm/event_loop.h"
@@ -23,6 +24,7 @@ struct runner {
 	struct event_loop loop;
 	struct console console;
 	struct vm *vm; /* the current boot's VM */
+	struct blk_image *disks; /* cfg->nr_disks, open (and locked) for the run */
 	int signal_fd;
 	int last_signal;
 };
@@ -90,7 +92,7 @@ static enum vm_exit boot_once(struct runner *r)
 	enum vm_exit reason;
 	int ret;
 
-	ret = vm_create(&r->vm, r->cfg, &r->kvm, &r->console, &r->loop);
+	ret = vm_create(&r->vm, r->cfg, &r->kvm, &r->console, &r->loop, r->disks);
 	if (ret)
 		return VM_EXIT_ERROR;
 	ret = event_loop_add(&r->loop, r->vm->exit_fd, EPOLLIN, on_vm_exit, r);
@@ -133,8 +135,14 @@ int vmm_run(const struct vm_config *cfg)
 
 	if (arch_validate_config(cfg, &guest_is_linux))
 		return EXIT_USAGE;
-	if (check_host(&r, guest_is_linux))
+	/* Missing, unreadable, badly sized or locked images are the user's
+	 * to fix: say so before anything else starts. */
+	if (blk_open_disks(cfg, &r.disks))
+		return EXIT_USAGE;
+	if (check_host(&r, guest_is_linux)) {
+		blk_close_disks(r.disks, cfg->nr_disks);
 		return EXIT_VM_ERROR;
+	}
 	ret = event_loop_init(&r.loop, "control");
 	if (ret)
 		goto out_kvm;
@@ -161,5 +169,6 @@ out_loop:
 	event_loop_destroy(&r.loop);
 out_kvm:
 	kvm_close(&r.kvm);
+	blk_close_disks(r.disks, cfg->nr_disks);
 	return status;
 }

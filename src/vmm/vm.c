@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "block/block.h"
 #include "hw/pci.h"
 #include "virtio/devices.h"
 #include "virtio/transport.h"
@@ -110,6 +111,13 @@ static int create_pci_devices(struct vm *vm)
 		if (ret)
 			return ret;
 	}
+	for (unsigned int i = 0; i < vm->cfg->nr_disks; i++) {
+		ret = virtio_blk_create(vm, i, &vm->cfg->disks[i], &vm->disks[i], &d);
+		if (!ret)
+			ret = add_virtio(vm, d);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
@@ -153,7 +161,7 @@ static uint64_t elapsed_us(const struct timespec *since)
 /* The boot sequence, in order.  On failure vm_destroy() undoes whatever
  * part was done. */
 int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
-	      struct console *console, struct event_loop *ctl_loop)
+	      struct console *console, struct event_loop *ctl_loop, struct blk_image *disks)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	struct timespec t0;
@@ -168,6 +176,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
 	vm->fd = -1;
 	vm->console = console;
 	vm->ctl_loop = ctl_loop;
+	vm->disks = disks;
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
 	bus_init(&vm->pio, "pio");

@@ -1,0 +1,96 @@
+# Disk images on the command line: every user mistake is one clear line
+# and exit status 2, checked before any VM starts; a writable image is
+# locked for the whole run (reboots included).  Tiny guests: no Linux.
+
+expect_disk_error() {
+	local what=$1 pattern=$2 out rc
+	shift 2
+	out=$("$SARDINE" run --kernel "$TINY_DIR/hello.elf" "$@" 2>&1 >/dev/null </dev/null)
+	rc=$?
+	[ "$rc" = 2 ] || { fail "$what: exit status $rc, wanted 2 ($out)"; return 1; }
+	[ "$(printf '%s\n' "$out" | grep -c .)" = 1 ] || { fail "$what: not one line: $out"; return 1; }
+	printf '%s\n' "$out" | grep -qE "^sardine: error: .*$pattern" ||
+		fail "$what: unclear message: $out"
+}
+
+test_bad_images_exit_2() {
+	truncate -s 1000 "$T/odd.img"
+	: > "$T/empty.img"
+	truncate -s 1M "$T/ok.img"
+	expect_disk_error "missing" "$T/nope.img: no such file" --disk "$T/nope.img" &&
+	expect_disk_error "directory" "$T is a directory" --disk "$T" &&
+	expect_disk_error "directory, read-only" "$T is neither a regular file nor a block device" \
+		--disk "$T,ro" &&
+	expect_disk_error "odd size" "odd.img: its size \\(1000 bytes\\) is not a multiple of 512" \
+		--disk "$T/odd.img" &&
+	expect_disk_error "empty" "empty.img is empty" --disk "$T/empty.img" &&
+	expect_disk_error "same image twice" "ok.img is given twice" \
+		--disk "$T/ok.img" --disk "$T/ok.img,ro" &&
+	expect_disk_error "bad cache" "cache" --disk "$T/ok.img,cache=sometimes"
+}
+
+test_unreadable_image_exit_2() {
+	truncate -s 1M "$T/private.img"
+	chmod 600 "$T/private.img"
+	chmod 755 "$T"
+	local out rc
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$SARDINE" run \
+		--kernel "$TINY_DIR/hello.elf" --disk "$T/private.img,ro" 2>&1 </dev/null)
+	rc=$?
+	[ "$rc" = 2 ] || { fail "exit $rc: $out"; return 1; }
+	printf '%s\n' "$out" | grep -q 'private.img: permission denied' || fail "no reason given: $out"
+}
+
+test_a_disk_does_not_disturb_a_tiny_guest() {
+	local out rc
+	truncate -s 1M "$T/ok.img"
+	out=$("$SARDINE" run --kernel "$TINY_DIR/hello.elf" --disk "$T/ok.img,serial=x" \
+		--disk "$T/ok.img,ro" --disk "$T/ok.img,ro" 2>&1 </dev/null)
+	rc=$?
+	# Two read-only uses of one image are fine; a writer beside them is not.
+	[ "$rc" = 2 ] && printf '%s' "$out" | grep -q 'given twice' || { fail "rw+ro: $rc $out"; return 1; }
+	out=$("$SARDINE" run --kernel "$TINY_DIR/hello.elf" --disk "$T/ok.img,ro,serial=x" \
+		--disk "$T/ok.img,ro,cache=writeback" 2>&1 </dev/null)
+	rc=$?
+	[ "$rc" = 0 ] || { fail "exit status $rc: $out"; return 1; }
+	[ "$out" = TINY-HELLO ] || fail "console said: $out"
+}
+
+test_second_writer_is_refused_across_reboots() {
+	# The first VM reboots over and over: its lock must never lapse.
+	local log=$T/log out rc i
+	truncate -s 1M "$T/shared.img"
+	timeout 60 "$SARDINE" run --kernel "$TINY_DIR/reboot.elf" --disk "$T/shared.img" \
+		</dev/null >"$log" 2>&1 &
+	BG_PIDS+=($!)
+	wait_count "$log" TINY-BOOT 2 30 || { fail "holder did not boot"; return 1; }
+	for i in 1 2 3 4 5; do
+		out=$("$SARDINE" run --kernel "$TINY_DIR/hello.elf" --disk "$T/shared.img" 2>&1 </dev/null)
+		rc=$?
+		[ "$rc" = 2 ] || { fail "try $i: exit status $rc: $out"; return 1; }
+		printf '%s\n' "$out" | grep -q 'shared.img is in use by another process' ||
+			{ fail "try $i: unclear message: $out"; return 1; }
+		out=$("$SARDINE" run --kernel "$TINY_DIR/hello.elf" --disk "$T/shared.img,ro" 2>&1 </dev/null)
+		[ $? = 2 ] || { fail "try $i: a reader got in beside the writer: $out"; return 1; }
+	done
+}
+
+test_lock_held_by_another_program() {
+	# Anything holding an OFD write lock keeps sardine out (and the other
+	# way round: sardine's lock is a real OFD lock).
+	truncate -s 1M "$T/locked.img"
+	python3 - "$SARDINE" "$TINY_DIR/hello.elf" "$T/locked.img" <<'PY'
+import fcntl, os, struct, subprocess, sys
+sardine, kernel, img = sys.argv[1:]
+fd = os.open(img, os.O_RDWR)
+fcntl.fcntl(fd, fcntl.F_OFD_SETLK, struct.pack("hhqqi", fcntl.F_RDLCK, 0, 0, 0, 0))
+r = subprocess.run([sardine, "run", "--kernel", kernel, "--disk", img],
+                   capture_output=True, text=True, stdin=subprocess.DEVNULL)
+if r.returncode != 2 or "in use" not in r.stderr:
+    print("#   FAIL: writer beside a reader:", r.returncode, r.stderr); sys.exit(1)
+r = subprocess.run([sardine, "run", "--kernel", kernel, "--disk", img + ",ro"],
+                   capture_output=True, text=True, stdin=subprocess.DEVNULL)
+if r.returncode != 0:
+    print("#   FAIL: two readers:", r.returncode, r.stderr); sys.exit(1)
+PY
+}
