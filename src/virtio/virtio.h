@@ -87,7 +87,8 @@ struct virtio_dev {
 	bool broken;        /* NEEDS_RESET: ignore the rings until reset */
 	struct vm *vm;
 	unsigned int nr_loops;
-	struct event_loop *loops; /* queue q runs on loops[q % nr_loops] */
+	struct event_loop *loops; /* queue q runs on loops[q / queues_per_loop % nr_loops] */
+	unsigned int queues_per_loop; /* consecutive queues kept on one loop (0: 1) */
 	struct virtio_transport *transport;
 	struct virtio_stats stats;
 	struct log_ratelimit rl;

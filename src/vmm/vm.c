@@ -102,6 +102,13 @@ static int create_pci_devices(struct vm *vm)
 		if (ret)
 			return ret;
 	}
+	for (unsigned int i = 0; vm->nets && i < vm->cfg->nr_nets; i++) {
+		ret = virtio_net_create(vm, &vm->cfg->nets[i], vm->nets[i], i, &d);
+		if (!ret)
+			ret = add_virtio(vm, d);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
@@ -136,7 +143,8 @@ static int create_vcpus(struct vm *vm)
 /* The boot sequence, in order.  On failure vm_destroy() undoes whatever
  * part was done. */
 int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
-	      struct console *console, struct event_loop *ctl_loop)
+	      struct console *console, struct event_loop *ctl_loop,
+	      struct net_backend *const *nets)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	int ret;
@@ -148,6 +156,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
 	vm->fd = -1;
 	vm->console = console;
 	vm->ctl_loop = ctl_loop;
+	vm->nets = nets;
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
 	bus_init(&vm->pio, "pio");
