@@ -78,10 +78,12 @@ struct event_loop *virtio_queue_loop(struct virtio_dev *d, unsigned int q)
 	return &d->loops[(q / per) % d->nr_loops];
 }
 
-void virtio_notify_queue(struct virtio_dev *d, unsigned int q)
+bool virtio_notify_queue(struct virtio_dev *d, unsigned int q)
 {
-	if (q < d->nr_queues && virtq_should_signal(&d->vqs[q]))
-		d->transport->ops->notify_queue(d, q);
+	if (q >= d->nr_queues || !virtq_should_signal(&d->vqs[q]))
+		return false;
+	d->transport->ops->notify_queue(d, q);
+	return true;
 }
 
 void virtio_notify_config(struct virtio_dev *d)

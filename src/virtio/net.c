@@ -397,10 +397,13 @@ static void log_counters(struct virtio_net *n)
 		 (unsigned long long)c.bad_header, (unsigned long long)c.link_down,
 		 (unsigned long long)c.backend_errors, (unsigned long long)c.bad_buffers,
 		 (unsigned long long)c.filtered);
-	for (unsigned int i = 0; n->nr_pairs > 1 && i < n->nr_pairs; i++) {
+	for (unsigned int i = 0; i < n->nr_pairs; i++) {
 		virtio_net_get_pair_counters(&n->dev, i, &c);
-		log_info("%s: pair %u: rx %llu packets, tx %llu packets", n->name, i,
-			 (unsigned long long)c.rx_packets, (unsigned long long)c.tx_packets);
+		log_info("%s: pair %u: rx %llu packets, tx %llu packets; kicks rx %llu tx %llu, interrupts rx %llu tx %llu, rx starved %llu",
+			 n->name, i, (unsigned long long)c.rx_packets,
+			 (unsigned long long)c.tx_packets, (unsigned long long)c.rx_kicks,
+			 (unsigned long long)c.tx_kicks, (unsigned long long)c.rx_interrupts,
+			 (unsigned long long)c.tx_interrupts, (unsigned long long)c.rx_starved);
 	}
 }
 

@@ -25,6 +25,10 @@ struct virtio_net_counters {
 	uint64_t backend_errors; /* the TAP refused a frame (or a read failed) */
 	uint64_t bad_buffers;  /* receive buffers unusable (too small, readable) */
 	uint64_t filtered;     /* refused by the driver's receive filter */
+	/* How the work was batched: wakeups by the driver (kicks), interrupts
+	 * sent, and backend reads/writes that found nothing to do. */
+	uint64_t rx_kicks, tx_kicks, rx_interrupts, tx_interrupts;
+	uint64_t rx_starved;   /* times the driver had posted too few buffers */
 };
 
 bool virtio_is_net(const struct virtio_dev *d);

@@ -270,6 +270,7 @@ static void rx_process(struct net_pair *p)
 			 * while we were deciding to. */
 			if (!virtq_enable_notify(vq)) {
 				p->rx_starved = true;
+				p->c.rx_starved++;
 				break;
 			}
 			virtq_disable_notify(vq);
@@ -291,12 +292,12 @@ static void rx_process(struct net_pair *p)
 		unsignalled += rx_frame(p, (uint64_t)len, offered);
 		frames++;
 		if (unsignalled >= NET_NOTIFY_BATCH) {
-			virtio_notify_queue(&n->dev, 2 * p->index);
+			p->c.rx_interrupts += virtio_notify_queue(&n->dev, 2 * p->index);
 			unsignalled = 0;
 		}
 	}
 	if (unsignalled)
-		virtio_notify_queue(&n->dev, 2 * p->index);
+		p->c.rx_interrupts += virtio_notify_queue(&n->dev, 2 * p->index);
 	add_stats(p, &before);
 }
 
@@ -385,7 +386,7 @@ static void tx_publish(struct net_pair *p, unsigned int *done)
 	if (!*done)
 		return;
 	virtq_flush(txq(p), *done);
-	virtio_notify_queue(&p->net->dev, 2 * p->index + 1);
+	p->c.tx_interrupts += virtio_notify_queue(&p->net->dev, 2 * p->index + 1);
 	*done = 0;
 }
 
@@ -441,6 +442,7 @@ out:
 void net_pair_kick_rx(struct net_pair *p)
 {
 	pthread_mutex_lock(&p->lock);
+	p->c.rx_kicks++;
 	if (p->rx_starved) {
 		p->rx_starved = false;
 		virtq_disable_notify(rxq(p));
@@ -450,9 +452,18 @@ void net_pair_kick_rx(struct net_pair *p)
 	pthread_mutex_unlock(&p->lock);
 }
 
+static void tx_resume(struct net_pair *p)
+{
+	pthread_mutex_lock(&p->lock);
+	tx_process(p);
+	net_pair_update_events(p);
+	pthread_mutex_unlock(&p->lock);
+}
+
 void net_pair_kick_tx(struct net_pair *p)
 {
 	pthread_mutex_lock(&p->lock);
+	p->c.tx_kicks++;
 	tx_process(p);
 	net_pair_update_events(p);
 	pthread_mutex_unlock(&p->lock);
@@ -485,5 +496,5 @@ void net_pair_on_wake(void *opaque, uint32_t events)
 
 	if (read(p->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_debug("%s: wake: %s", p->net->name, strerror(errno));
-	net_pair_kick_tx(p);
+	tx_resume(p);
 }

@@ -103,8 +103,9 @@ void virtio_dev_cleanup(struct virtio_dev *d);
 int virtio_dev_attach(struct virtio_dev *d);
 
 bool virtio_has_feature(const struct virtio_dev *d, uint64_t bit);
-/* Interrupt the driver for queue q if it wants one (EVENT_IDX etc.). */
-void virtio_notify_queue(struct virtio_dev *d, unsigned int q);
+/* Interrupt the driver for queue q if it wants one (EVENT_IDX etc.);
+ * true when it did. */
+bool virtio_notify_queue(struct virtio_dev *d, unsigned int q);
 void virtio_notify_config(struct virtio_dev *d);
 /* The guest broke the protocol: log once (rate limited), mark the device
  * NEEDS_RESET, stop touching its rings.  sardine keeps running. */
