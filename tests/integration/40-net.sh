@@ -18,11 +18,11 @@ teardown() {
 
 # new_netns VAR: a fresh namespace with lo up; its name in VAR.
 new_netns() {
-	local ns=sdnet-$$-$RANDOM
-	ip netns add "$ns" || return 1
-	NETNS+=("$ns")
-	ip -n "$ns" link set lo up
-	printf -v "$1" '%s' "$ns"
+	local name=sdnet-$$-$RANDOM
+	ip netns add "$name" || return 1
+	NETNS+=("$name")
+	ip -n "$name" link set lo up
+	printf -v "$1" '%s' "$name"
 }
 
 # net_guest_start LOG NS [guest_command options]: guest_start, inside NS.
