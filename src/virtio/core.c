@@ -71,13 +71,19 @@ bool virtio_has_feature(const struct virtio_dev *d, uint64_t bit)
 
 struct event_loop *virtio_queue_loop(struct virtio_dev *d, unsigned int q)
 {
-	return &d->loops[q % d->nr_loops];
+	/* A queue pair (virtio-net's rx and tx) shares one thread, so its
+	 * backend queue needs no lock between the two directions. */
+	unsigned int per = d->queues_per_loop ? d->queues_per_loop : 1;
+
+	return &d->loops[(q / per) % d->nr_loops];
 }
 
-void virtio_notify_queue(struct virtio_dev *d, unsigned int q)
+bool virtio_notify_queue(struct virtio_dev *d, unsigned int q)
 {
-	if (q < d->nr_queues && virtq_should_signal(&d->vqs[q]))
-		d->transport->ops->notify_queue(d, q);
+	if (q >= d->nr_queues || !virtq_should_signal(&d->vqs[q]))
+		return false;
+	d->transport->ops->notify_queue(d, q);
+	return true;
 }
 
 void virtio_notify_config(struct virtio_dev *d)

@@ -4,6 +4,8 @@
 
 struct balloon_config;
 struct console;
+struct net_backend;
+struct net_config;
 struct vm;
 struct virtio_dev;
 struct disk_config;
@@ -16,5 +18,9 @@ int virtio_console_create(struct vm *vm, struct console *console, struct virtio_
  * (it outlives reboots); logs why not. */
 int virtio_blk_create(struct vm *vm, unsigned int index, const struct disk_config *cfg,
 		      struct blk_image *img, struct virtio_dev **out);
+/* The index-th NIC (virtio-net<index>) on an open backend, which the
+ * caller keeps owning (it outlives the device across reboots). */
+int virtio_net_create(struct vm *vm, const struct net_config *nc, struct net_backend *backend,
+		      unsigned int index, struct virtio_dev **out);
 
 #endif

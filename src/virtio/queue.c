@@ -154,14 +154,25 @@ int virtq_pop(struct virtqueue *vq, struct virtq_elem *elem)
 	return 1;
 }
 
-void virtq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
+void virtq_fill(struct virtqueue *vq, unsigned int i, uint16_t head, uint32_t len)
 {
-	struct vring_used_elem *e = &vq->used->ring[vq->used_idx % vq->cfg.size];
+	struct vring_used_elem *e = &vq->used->ring[(uint16_t)(vq->used_idx + i) % vq->cfg.size];
 
 	e->id = head;
 	e->len = len;
-	vq->used_idx++;
+}
+
+void virtq_flush(struct virtqueue *vq, unsigned int n)
+{
+	vq->used_idx = (uint16_t)(vq->used_idx + n);
+	/* Release: the entries are visible before the index that covers them. */
 	store16(&vq->used->idx, vq->used_idx);
+}
+
+void virtq_push(struct virtqueue *vq, uint16_t head, uint32_t len)
+{
+	virtq_fill(vq, 0, head, len);
+	virtq_flush(vq, 1);
 }
 
 bool virtq_should_signal(struct virtqueue *vq)

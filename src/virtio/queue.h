@@ -94,6 +94,13 @@ void virtq_reset(struct virtqueue *vq);
 int virtq_pop(struct virtqueue *vq, struct virtq_elem *elem);
 /* Return a request with `len` bytes written into its device-writable part. */
 void virtq_push(struct virtqueue *vq, uint16_t head, uint32_t len);
+/* The same in two steps, for several requests that the driver must see
+ * together (a received frame spread over several buffers) or to publish a
+ * batch with one index update: virtq_fill() writes the used entry `i`
+ * places past the next one, virtq_flush() makes `n` filled entries
+ * visible at once. */
+void virtq_fill(struct virtqueue *vq, unsigned int i, uint16_t head, uint32_t len);
+void virtq_flush(struct virtqueue *vq, unsigned int n);
 /* Whether the driver wants an interrupt for what was pushed since the last
  * signal (EVENT_IDX or the NO_INTERRUPT flag). */
 bool virtq_should_signal(struct virtqueue *vq);

@@ -87,7 +87,8 @@ struct virtio_dev {
 	bool broken;        /* NEEDS_RESET: ignore the rings until reset */
 	struct vm *vm;
 	unsigned int nr_loops;
-	struct event_loop *loops; /* queue q runs on loops[q % nr_loops] */
+	struct event_loop *loops; /* queue q runs on loops[q / queues_per_loop % nr_loops] */
+	unsigned int queues_per_loop; /* consecutive queues kept on one loop (0: 1) */
 	struct virtio_transport *transport;
 	struct virtio_stats stats;
 	struct log_ratelimit rl;
@@ -102,8 +103,9 @@ void virtio_dev_cleanup(struct virtio_dev *d);
 int virtio_dev_attach(struct virtio_dev *d);
 
 bool virtio_has_feature(const struct virtio_dev *d, uint64_t bit);
-/* Interrupt the driver for queue q if it wants one (EVENT_IDX etc.). */
-void virtio_notify_queue(struct virtio_dev *d, unsigned int q);
+/* Interrupt the driver for queue q if it wants one (EVENT_IDX etc.);
+ * true when it did. */
+bool virtio_notify_queue(struct virtio_dev *d, unsigned int q);
 void virtio_notify_config(struct virtio_dev *d);
 /* The guest broke the protocol: log once (rate limited), mark the device
  * NEEDS_RESET, stop touching its rings.  sardine keeps running. */

@@ -314,6 +314,8 @@ int config_add_net(struct vm_config *cfg, const char *spec, char *err, size_t er
 		ret = reason(err, errlen, "--net: '%s' is not key=value (try tap=NAME)", first);
 	if (!ret && !n.tap == (n.fd < 0))
 		ret = reason(err, errlen, "--net: give exactly one of tap=NAME and fd=N");
+	if (!ret && n.fd >= 0 && n.queues > 1)
+		ret = reason(err, errlen, "--net: fd=N is one TAP queue; queues=N needs tap=NAME");
 	free(copy);
 	if (ret) {
 		free(n.tap);

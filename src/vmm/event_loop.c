@@ -2,6 +2,7 @@
 #include "vmm/event_loop.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -211,8 +212,13 @@ int event_loop_start_thread(struct event_loop *loop)
 {
 	int ret = pthread_create(&loop->thread, NULL, loop_thread, loop);
 
+	char name[16];
+
 	if (ret)
 		return -ret;
+	/* Thread names show in top and /proc/PID/task/N/comm (at most 15 chars). */
+	snprintf(name, sizeof(name), "%s", loop->name);
+	pthread_setname_np(loop->thread, name);
 	loop->thread_started = true;
 	return 0;
 }

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include "block/block.h"
+#include "net/backend.h"
+#include "virtio/net.h"
+#include "virtio/virtio.h"
 #include "vmm/arch.h"
 #include "vmm/console.h"
 #include "vmm/event_loop.h"
@@ -27,6 +30,9 @@ struct runner {
 	struct blk_image *disks; /* cfg->nr_disks, open (and locked) for the run */
 	int signal_fd;
 	int last_signal;
+	/* Network backends live as long as the process: a guest reboot keeps
+	 * its TAP (and the TAP its addresses and bridge port). */
+	struct net_backend *nets[VM_MAX_NETS];
 };
 
 static void on_vm_exit(void *opaque, uint32_t events)
@@ -37,6 +43,18 @@ static void on_vm_exit(void *opaque, uint32_t events)
 	event_loop_stop(&r->loop);
 }
 
+/* SIGUSR2 flips the link of every NIC (carrier in the guest): a test and
+ * debugging aid until the API offers virtio_net_set_link(). */
+static void toggle_links(struct runner *r)
+{
+	for (unsigned int i = 0; r->vm && i < r->vm->nr_virtio; i++) {
+		struct virtio_dev *d = r->vm->virtio[i];
+
+		if (virtio_is_net(d))
+			virtio_net_set_link(d, !virtio_net_link_up(d));
+	}
+}
+
 static void on_signal(void *opaque, uint32_t events)
 {
 	struct runner *r = opaque;
@@ -44,6 +62,10 @@ static void on_signal(void *opaque, uint32_t events)
 
 	if (read(r->signal_fd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGUSR2) {
+		toggle_links(r);
+		return;
+	}
 	r->last_signal = (int)si.ssi_signo;
 	log_info("terminating on signal %d", r->last_signal);
 	if (r->vm)
@@ -58,8 +80,9 @@ static void on_console_quit(void *opaque)
 		vm_request_exit(r->vm, VM_EXIT_QUIT);
 }
 
-/* SIGTERM/SIGINT/SIGHUP are read from a signalfd by the control loop; they
- * are blocked in every thread (threads inherit the mask). */
+/* SIGTERM/SIGINT/SIGHUP (and SIGUSR2, see toggle_links) are read from a
+ * signalfd by the control loop; they are blocked in every thread (threads
+ * inherit the mask). */
 static int setup_signals(struct runner *r)
 {
 	sigset_t set;
@@ -77,6 +100,7 @@ static int setup_signals(struct runner *r)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	/* A closed console reader must not kill the VM. */
 	signal(SIGPIPE, SIG_IGN);
@@ -92,7 +116,7 @@ static enum vm_exit boot_once(struct runner *r)
 	enum vm_exit reason;
 	int ret;
 
-	ret = vm_create(&r->vm, r->cfg, &r->kvm, &r->console, &r->loop, r->disks);
+	ret = vm_create(&r->vm, r->cfg, &r->kvm, &r->console, &r->loop, r->disks, r->nets);
 	if (ret)
 		return VM_EXIT_ERROR;
 	ret = event_loop_add(&r->loop, r->vm->exit_fd, EPOLLIN, on_vm_exit, r);
@@ -143,9 +167,14 @@ int vmm_run(const struct vm_config *cfg)
 		blk_close_disks(r.disks, cfg->nr_disks);
 		return EXIT_VM_ERROR;
 	}
+	for (unsigned int i = 0; i < cfg->nr_nets; i++) {
+		ret = net_backend_open(&cfg->nets[i], cfg->nr_cpus, &r.nets[i]);
+		if (ret)
+			goto out_nets;
+	}
 	ret = event_loop_init(&r.loop, "control");
 	if (ret)
-		goto out_kvm;
+		goto out_nets;
 	ret = setup_signals(&r);
 	if (!ret)
 		ret = console_init(&r.console, STDIN_FILENO, STDOUT_FILENO, &r.loop);
@@ -167,7 +196,9 @@ out_loop:
 	if (r.signal_fd >= 0)
 		close(r.signal_fd);
 	event_loop_destroy(&r.loop);
-out_kvm:
+out_nets:
+	for (unsigned int i = 0; i < cfg->nr_nets; i++)
+		net_backend_close(r.nets[i]);
 	kvm_close(&r.kvm);
 	blk_close_disks(r.disks, cfg->nr_disks);
 	return status;

@@ -64,10 +64,17 @@ static int setup_memory(struct vm *vm)
 	return 0;
 }
 
-static int add_virtio(struct vm *vm, struct virtio_dev *d)
+/* Puts the device a constructor returned in *slot on the PCI bus;
+ * `created` is the constructor's result (0 or -errno).  A pointer, not the
+ * device: the constructor runs while the arguments are evaluated. */
+static int add_virtio(struct vm *vm, int created, struct virtio_dev *const *slot)
 {
+	struct virtio_dev *d;
 	int ret;
 
+	if (created)
+		return created;
+	d = *slot;
 	if (vm->nr_virtio == VM_MAX_VIRTIO) {
 		d->ops->destroy(d);
 		return -ENOSPC;
@@ -84,41 +91,23 @@ static int add_virtio(struct vm *vm, struct virtio_dev *d)
 /* The PCI bus and the paravirtual devices the configuration asks for. */
 static int create_pci_devices(struct vm *vm)
 {
-	struct virtio_dev *d;
+	const struct vm_config *cfg = vm->cfg;
+	struct virtio_dev *d = NULL;
+	unsigned int i;
 	int ret;
 
 	ret = pci_host_create(&vm->pci, vm, vm->pci_mmio64_base, vm->pci_mmio64_size);
-	if (ret)
-		return ret;
-	if (!vm->cfg->no_rng) {
-		ret = virtio_rng_create(vm, &d);
-		if (!ret)
-			ret = add_virtio(vm, d);
-		if (ret)
-			return ret;
-	}
-	if (vm->cfg->balloon.enabled) {
-		ret = virtio_balloon_create(vm, &vm->cfg->balloon, &d);
-		if (!ret)
-			ret = add_virtio(vm, d);
-		if (ret)
-			return ret;
-	}
-	if (vm->cfg->console == CONSOLE_VIRTIO) {
-		ret = virtio_console_create(vm, vm->console, &d);
-		if (!ret)
-			ret = add_virtio(vm, d);
-		if (ret)
-			return ret;
-	}
-	for (unsigned int i = 0; i < vm->cfg->nr_disks; i++) {
-		ret = virtio_blk_create(vm, i, &vm->cfg->disks[i], &vm->disks[i], &d);
-		if (!ret)
-			ret = add_virtio(vm, d);
-		if (ret)
-			return ret;
-	}
-	return 0;
+	if (!ret && !cfg->no_rng)
+		ret = add_virtio(vm, virtio_rng_create(vm, &d), &d);
+	if (!ret && cfg->balloon.enabled)
+		ret = add_virtio(vm, virtio_balloon_create(vm, &cfg->balloon, &d), &d);
+	if (!ret && cfg->console == CONSOLE_VIRTIO)
+		ret = add_virtio(vm, virtio_console_create(vm, vm->console, &d), &d);
+	for (i = 0; !ret && i < cfg->nr_disks; i++)
+		ret = add_virtio(vm, virtio_blk_create(vm, i, &cfg->disks[i], &vm->disks[i], &d), &d);
+	for (i = 0; !ret && vm->nets && i < cfg->nr_nets; i++)
+		ret = add_virtio(vm, virtio_net_create(vm, &cfg->nets[i], vm->nets[i], i, &d), &d);
+	return ret;
 }
 
 static void destroy_pci_devices(struct vm *vm)
@@ -161,7 +150,8 @@ static uint64_t elapsed_us(const struct timespec *since)
 /* The boot sequence, in order.  On failure vm_destroy() undoes whatever
  * part was done. */
 int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
-	      struct console *console, struct event_loop *ctl_loop, struct blk_image *disks)
+	      struct console *console, struct event_loop *ctl_loop, struct blk_image *disks,
+	      struct net_backend *const *nets)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	struct timespec t0;
@@ -177,6 +167,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
 	vm->console = console;
 	vm->ctl_loop = ctl_loop;
 	vm->disks = disks;
+	vm->nets = nets;
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
 	bus_init(&vm->pio, "pio");

@@ -25,6 +25,7 @@ struct acpi_pm;
 struct pci_host;
 struct virtio_dev;
 struct blk_image;
+struct net_backend;
 
 #define VM_MAX_VIRTIO 31 /* PCI slots 1..31 */
 
@@ -51,6 +52,7 @@ struct vm {
 	struct console *console;
 	struct event_loop *ctl_loop;
 	struct blk_image *disks; /* cfg->nr_disks open images (locks held) */
+	struct net_backend *const *nets; /* one per cfg->nets[] */
 
 	int exit_fd;         /* eventfd, readable once a stop was requested */
 	int exit_reason;     /* enum vm_exit; the first request wins */
@@ -77,7 +79,8 @@ struct vm {
 };
 
 int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
-	      struct console *console, struct event_loop *ctl_loop, struct blk_image *disks);
+	      struct console *console, struct event_loop *ctl_loop, struct blk_image *disks,
+	      struct net_backend *const *nets);
 int vm_start(struct vm *vm);
 /* Ask the VM to stop; safe from any thread, including vCPUs and signals'
  * handlers run from the event loop.  The first reason sticks. */

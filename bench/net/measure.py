@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Network benchmark driver (runs inside the box; see run.sh).
+
+Arguments: NAME:NETNS:PID ... (PID 0: no VMM, iperf3 over loopback).
+For each test and round, for each VMM in turn: sample the CPU time of the
+VMM's threads, run an iperf3 client in the VMM's namespace against the
+guest's server, sample again.  Prints a markdown table."""
+import argparse, json, os, statistics, subprocess, sys
+
+TESTS = [
+    # name, iperf3 options, direction label
+    ("tcp1-g2h", ["-R"], "TCP guest->host, 1 stream"),
+    ("tcp1-h2g", [], "TCP host->guest, 1 stream"),
+    ("tcp4-g2h", ["-R", "-P", "4"], "TCP guest->host, 4 streams"),
+    ("tcp4-h2g", ["-P", "4"], "TCP host->guest, 4 streams"),
+    ("udp64-g2h", ["-R", "-u", "-l", "64", "-b", "0"], "UDP 64 B guest->host"),
+    ("udp64-h2g", ["-u", "-l", "64", "-b", "0"], "UDP 64 B host->guest"),
+]
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def is_vcpu(comm):
+    return comm.startswith("vcpu") or (comm.startswith("CPU ") and comm.endswith("/KVM"))
+
+
+def cpu(pid):
+    """(seconds of non-vCPU threads, seconds of vCPU threads)."""
+    other = vcpu = 0
+    if not pid:
+        return 0.0, 0.0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            comm = open("/proc/%d/task/%s/comm" % (pid, tid)).read().strip()
+            stat = open("/proc/%d/task/%s/stat" % (pid, tid)).read()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()
+        ticks = int(fields[11]) + int(fields[12])  # utime, stime
+        if is_vcpu(comm):
+            vcpu += ticks
+        else:
+            other += ticks
+    return other / HZ, vcpu / HZ
+
+
+def guest_stats(ns, pid):
+    """Interrupts per virtio-net queue and packet counts, from the guest."""
+    if not pid:
+        return {}
+    p = subprocess.run(["ip", "netns", "exec", ns, "busybox", "nc", "10.0.0.2", "7000"],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, timeout=60)
+    out = {}
+    for line in p.stdout.decode(errors="replace").splitlines():
+        k, _, v = line.rpartition(" ")
+        if v.isdigit():
+            key = k.split("-", 1)[-1]  # virtio1-input.0 -> input.0
+            out[key] = out.get(key, 0) + int(v)
+    return out
+
+
+def run(ns, pid, opts, secs):
+    target = "127.0.0.1" if not pid else "10.0.0.2"
+    cmd = ["ip", "netns", "exec", ns, "iperf3", "-c", target, "-t", str(secs), "-J"] + opts
+    g0 = guest_stats(ns, pid)
+    before = cpu(pid)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=secs * 10 + 120)
+    after = cpu(pid)
+    g1 = guest_stats(ns, pid)
+    try:
+        r = json.loads(p.stdout)
+    except ValueError:
+        sys.stderr.write("iperf3 failed: %s %s\n" % (p.stdout[-500:], p.stderr[-500:]))
+        return None
+    if "error" in r:
+        sys.stderr.write("iperf3 error (%s): %s\n" % (" ".join(cmd), r["error"]))
+        return None
+    end = r["end"]
+    if "-u" in opts:
+        s = end["sum"]
+        got = s["packets"] - s["lost_packets"]
+        res = {"rate": got / s["seconds"], "bytes": got * 64, "lost": s.get("lost_percent", 0)}
+    else:
+        s = end["sum_received"]
+        res = {"rate": s["bits_per_second"] / 1e6, "bytes": s["bytes"]}
+    res["guest"] = {k: g1[k] - g0.get(k, 0) for k in g1}
+    gib = res["bytes"] / 2**30
+    res["vmm"] = (after[0] - before[0]) / gib if gib and pid else None
+    res["vcpu"] = (after[1] - before[1]) / gib if gib and pid else None
+    return res
+
+
+def fmt(vals, unit_fmt):
+    vals = [v for v in vals if v is not None]
+    if not vals:
+        return "-"
+    med = statistics.median(vals)
+    if len(vals) == 1:
+        return unit_fmt % med
+    return (unit_fmt + " (" + unit_fmt + "-" + unit_fmt + ")") % (med, min(vals), max(vals))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--secs", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--tests", default="")
+    ap.add_argument("vmms", nargs="+")
+    a = ap.parse_args()
+    vmms = []
+    for v in a.vmms:
+        name, ns, pid = v.split(":")
+        vmms.append((name, ns, int(pid)))
+    tests = [t for t in TESTS if not a.tests or t[0] in a.tests.split(",")]
+    results = {}
+    for tname, opts, _ in tests:
+        for rnd in range(a.rounds):
+            for name, ns, pid in vmms:
+                r = run(ns, pid, opts, a.secs)
+                results.setdefault((tname, name), []).append(r)
+                if r:
+                    sys.stderr.write("%s round %d %s: %.1f vmm %s vcpu %s guest %s\n" % (
+                        tname, rnd, name, r["rate"], r["vmm"], r["vcpu"], r["guest"]))
+    print("| test | VMM | throughput | VMM CPU s/GiB | vCPU CPU s/GiB | vs QEMU |")
+    print("| --- | --- | --- | --- | --- | --- |")
+    for tname, opts, label in tests:
+        udp = "-u" in opts
+        unit = "%.0f pkt/s" if udp else "%.1f Mbit/s"
+        qemu = [r["rate"] for r in results.get((tname, "qemu"), []) if r]
+        for name, ns, pid in vmms:
+            rs = [r for r in results[(tname, name)] if r]
+            rates = [r["rate"] for r in rs]
+            ratio = "-"
+            if qemu and rates and name != "qemu":
+                ratio = "%.2fx" % (statistics.median(rates) / statistics.median(qemu))
+            cpu_fmt = "%.2f"
+            print("| %s | %s | %s | %s | %s | %s |" % (
+                label, name, fmt(rates, unit),
+                fmt([r["vmm"] for r in rs], cpu_fmt) if not udp else fmt([r["vmm"] for r in rs], cpu_fmt),
+                fmt([r["vcpu"] for r in rs], cpu_fmt), ratio))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+#!/bin/bash
+# Network benchmark: sardine's virtio-net against QEMU's (userspace
+# virtio-net-pci, vhost=off) on a TAP, same guest, in one box session, with
+# iperf3 over the box's loopback as the ceiling.  Both VMs run side by side,
+# each on a TAP in a network namespace of its own; the tests alternate
+# between them round by round, so load from elsewhere hits both alike.
+# Usage: bench/net/run.sh [BUILD_DIR]     ROUNDS=3 SECS=10 CPUS=1 MEM=1024
+# Outside the box it re-runs itself inside tests/box.  Writes
+# bench/results/net.md.
+set -eu
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+build=$(cd "${1:-$repo/build}" && pwd)
+if [ -z "${BOX:-}" ] && { ! grep -qwE 'vmx|svm' /proc/cpuinfo || [ -d /sys/module/kvm_pvm ]; }; then
+	mkdir -p "$repo/bench/results"
+	exec "$repo/tests/box/box" --mem 6G --scratch-size 0 --timeout 3600 --out "$repo/bench/results" \
+		--env ROUNDS="${ROUNDS:-3}" --env SECS="${SECS:-10}" --env CPUS="${CPUS:-1}" \
+		--env MEM="${MEM:-1024}" --env TESTS="${TESTS:-}" -- "$here/run.sh $build"
+fi
+# Progress and the VMMs' consoles go to bench/results/net-*.log.
+exec 2>"$repo/bench/results/net-progress.log"
+set -x
+cpus=${CPUS:-1}
+mem=${MEM:-1024}
+g=$repo/build/guest
+work=$(mktemp -d)
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+	for ns in bn-sardine bn-qemu bn-loop; do ip netns del "$ns" 2>/dev/null || true; done
+	cp "$work"/sardine.log "$repo/bench/results/net-sardine.log" 2>/dev/null || true
+	cp "$work"/qemu.log "$repo/bench/results/net-qemu.log" 2>/dev/null || true
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The guest: address, an iperf3 server, then wait to be killed.
+mkdir -p "$work/root/test"
+cat > "$work/root/test/run.sh" <<'EOF'
+ip addr add 10.0.0.2/24 dev eth0
+ip link set eth0 up
+/usr/local/bin/iperf3 -s -D
+# Guest-side counters for the driver, on request.
+nc -ll -p 7000 -e /test/stats.sh &
+echo NET-READY
+while :; do sleep 3600; done
+EOF
+cat > "$work/root/test/stats.sh" <<'EOF'
+#!/bin/sh
+grep -E '(input|output)\.[0-9]+$' /proc/interrupts | awk '{s=0; for (i=2; i<=NF-3; i++) s+=$i; print $NF, s}'
+awk '/eth0:/ {print "rx_packets", $3; print "tx_packets", $11}' /proc/net/dev
+EOF
+chmod +x "$work/root/test/run.sh" "$work/root/test/stats.sh"
+(cd "$work/root" && find test | cpio -o -H newc --quiet) > "$work/extra.cpio"
+cat "$g/initramfs.cpio" "$g/tools.cpio" "$work/extra.cpio" > "$work/initrd.cpio"
+append="console=ttyS0 quiet panic=-1"
+
+sardine_cmd="$build/sardine run --log-level info --kernel $g/vmlinux --initrd $work/initrd.cpio --memory ${mem}M --cpus $cpus --name bench --net tap=tap0 --cmdline \"$append\""
+qemu_cmd="qemu-system-x86_64 -M q35 -enable-kvm -cpu host -m $mem -smp $cpus -nodefaults -no-user-config -display none -serial stdio -kernel $g/vmlinux -initrd $work/initrd.cpio -append \"$append\" -netdev tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off -device virtio-net-pci,netdev=n0"
+
+# start NAME COMMAND: the VMM in its own namespace, host side 10.0.0.1.
+start() {
+	local ns=bn-$1 cmd=$2 i
+	ip netns add "$ns"
+	ip -n "$ns" link set lo up
+	eval "exec ip netns exec $ns $cmd" > "$work/$1.log" 2>&1 < /dev/null &
+	pids+=($!)
+	eval "pid_$1=$!"
+	for ((i = 0; i < 300; i++)); do
+		ip -n "$ns" link show tap0 > /dev/null 2>&1 && break
+		sleep 0.2
+	done
+	ip -n "$ns" addr add 10.0.0.1/24 dev tap0
+	ip -n "$ns" link set tap0 up
+}
+wait_ready() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		grep -q NET-READY "$work/$1.log" && ip netns exec "bn-$1" busybox ping -c 1 -W 2 10.0.0.2 > /dev/null 2>&1 && return 0
+		sleep 0.5
+	done
+	echo "$1 never got ready:" >&2
+	tail -20 "$work/$1.log" >&2
+	return 1
+}
+start sardine "$sardine_cmd"
+start qemu "$qemu_cmd"
+wait_ready sardine
+wait_ready qemu
+# The ceiling: iperf3 over loopback, in a namespace of its own.
+ip netns add bn-loop
+ip -n bn-loop link set lo up
+ip netns exec bn-loop iperf3 -s -D -B 127.0.0.1
+
+set +x
+{
+	echo "# Network benchmark"
+	echo
+	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') inside tests/box (QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG, $(nproc) CPUs, nested KVM),"
+	echo "box kernel $(uname -r), on a host with $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); the host's 2 cores are shared with other work."
+	echo "Everything in the box is emulated: absolute numbers are far below real hardware; compare ratios only."
+	echo "Guest: Debian's $(grep -o "linux-image[^ ]* [^ ]*" "$g/packages.txt") (PVH vmlinux) and the test initramfs, $cpus vCPU, $mem MiB, iperf3 3.12 server in the guest."
+	echo "Both VMs run at once, each on a TAP in its own network namespace (host side 10.0.0.1, guest 10.0.0.2);"
+	echo "each test runs ${SECS:-10} s, alternating sardine / QEMU for ${ROUNDS:-3} rounds; the table shows the median round (min-max in brackets)."
+	echo "\"VMM CPU s/GiB\": utime+stime of the VMM's threads other than vCPUs (/proc/PID/task/*/stat), per GiB moved;"
+	echo "\"vCPU CPU s/GiB\" the same for its vCPU threads (sardine: vcpuN, QEMU: \"CPU n/KVM\")."
+	echo
+	python3 "$here/measure.py" --secs "${SECS:-10}" --rounds "${ROUNDS:-3}" ${TESTS:+--tests "$TESTS"} \
+		sardine:bn-sardine:"$pid_sardine" qemu:bn-qemu:"$pid_qemu" loopback:bn-loop:0
+	echo
+	echo "Commands (in the box; the host side of each TAP is 10.0.0.1/24 in the VMM's namespace):"
+	echo
+	echo "- sardine: \`ip netns exec bn-sardine $sardine_cmd\`"
+	echo "- QEMU: \`ip netns exec bn-qemu $qemu_cmd\`"
+	echo "- iperf3, guest to host: \`ip netns exec NS iperf3 -c 10.0.0.2 -t ${SECS:-10} -J -R [-P 4]\`; host to guest: the same without -R;"
+	echo "  UDP: \`... -u -l 64 -b 0\` (packets the receiver got per second); loopback: \`-c 127.0.0.1\` in a namespace of its own."
+	echo "- guest initramfs: build/guest/initramfs.cpio + tools.cpio + a /test/run.sh that sets 10.0.0.2/24 and runs \`iperf3 -s -D\`."
+} > "$work/net.md"
+cp "$work/net.md" "$repo/bench/results/net.md"
+cat "$repo/bench/results/net.md"
