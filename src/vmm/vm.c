@@ -95,6 +95,13 @@ static int create_pci_devices(struct vm *vm)
 		if (ret)
 			return ret;
 	}
+	for (unsigned int i = 0; i < vm->cfg->nr_shares; i++) {
+		ret = virtio_9p_create(vm, &vm->cfg->shares[i], i, &d);
+		if (!ret)
+			ret = add_virtio(vm, d);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
