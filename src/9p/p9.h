@@ -31,6 +31,7 @@ struct p9_config {
 	bool readonly;         /* every change fails with EROFS */
 	bool mapped;           /* security=mapped: guest owners/modes in xattrs */
 	unsigned int max_fids; /* 0: P9_DEFAULT_MAX_FIDS */
+	unsigned int nr_shares; /* servers in this process, for the fd budget */
 };
 
 /* One request: the driver's buffers, already translated to host memory. */

@@ -66,13 +66,15 @@ int p9_stat(struct p9_server *s, int fd, struct stat *st)
 	if (!s->cfg.mapped || !has_xattrs(st->st_mode))
 		return 0;
 	p9_proc_path(fd, path);
+	if (get_u32(path, XATTR_MODE, &v) && (v & S_IFMT))
+		st->st_mode = v;
 	if (get_u32(path, XATTR_UID, &v))
 		st->st_uid = v;
 	if (get_u32(path, XATTR_GID, &v))
 		st->st_gid = v;
-	if (get_u32(path, XATTR_MODE, &v) && (v & S_IFMT))
-		st->st_mode = v;
-	if (getxattr(path, XATTR_RDEV, &rdev, sizeof(rdev)) == sizeof(rdev))
+	/* Only device nodes carry an rdev: one lookup less for the rest. */
+	if ((S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) &&
+	    getxattr(path, XATTR_RDEV, &rdev, sizeof(rdev)) == sizeof(rdev))
 		st->st_rdev = le64toh(rdev);
 	return 0;
 }

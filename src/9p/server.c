@@ -74,27 +74,35 @@ static int open_root(struct p9_server *s)
 	return 0;
 }
 
-/* Two descriptors a fid at most: make room for the cap, or lower it. */
-static unsigned int fit_fid_cap(unsigned int want)
+/* Two descriptors a fid at most, for every share: raise RLIMIT_NOFILE to
+ * hold the cap (the hard limit too, when we may), or lower the cap to fit. */
+static unsigned int fit_fid_cap(unsigned int want, unsigned int shares)
 {
+	rlim_t per_fid = 2 * (rlim_t)(shares ? shares : 1), reserve = 1024;
+	rlim_t need = want * per_fid + reserve;
 	struct rlimit rl;
-	rlim_t need = (rlim_t)want * 2 * 8 + 1024; /* 8 shares at most */
 
 	if (getrlimit(RLIMIT_NOFILE, &rl))
 		return want;
 	if (rl.rlim_cur < need) {
-		struct rlimit up = rl;
+		struct rlimit up = { need, rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ?
+					   rl.rlim_max : need };
 
-		up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
-		if (up.rlim_cur > rl.rlim_cur && setrlimit(RLIMIT_NOFILE, &up) == 0)
-			rl = up;
+		if (setrlimit(RLIMIT_NOFILE, &up)) {
+			up.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > need ? need
+											 : rl.rlim_max;
+			up.rlim_max = rl.rlim_max;
+			if (setrlimit(RLIMIT_NOFILE, &up))
+				up = rl;
+		}
+		rl = up;
 	}
-	if (rl.rlim_cur < need) {
-		rlim_t fit = rl.rlim_cur > 1024 + 16 * 64 ? (rl.rlim_cur - 1024) / 16 : 64;
-
-		return fit < want ? (unsigned int)fit : want;
-	}
-	return want;
+	if (rl.rlim_cur >= need)
+		return want;
+	/* Keep half the descriptors for the rest of sardine. */
+	if (rl.rlim_cur / 2 / per_fid < 16)
+		return want < 16 ? want : 16;
+	return rl.rlim_cur / 2 / per_fid < want ? (unsigned int)(rl.rlim_cur / 2 / per_fid) : want;
 }
 
 int p9_server_create(struct p9_server **out, const struct p9_config *cfg)
@@ -116,7 +124,11 @@ int p9_server_create(struct p9_server **out, const struct p9_config *cfg)
 	ret = open_root(s);
 	if (ret)
 		goto err;
-	max_fids = fit_fid_cap(cfg->max_fids ? cfg->max_fids : P9_DEFAULT_MAX_FIDS);
+	max_fids = fit_fid_cap(cfg->max_fids ? cfg->max_fids : P9_DEFAULT_MAX_FIDS,
+			       cfg->nr_shares);
+	if (max_fids < (cfg->max_fids ? cfg->max_fids : P9_DEFAULT_MAX_FIDS))
+		log_warn("--share %s: only %u fids (RLIMIT_NOFILE); guests may see EMFILE",
+			 cfg->root, max_fids);
 	ret = p9_fids_init(&s->fids, max_fids);
 	if (ret)
 		goto err;

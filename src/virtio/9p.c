@@ -345,6 +345,7 @@ int virtio_9p_create(struct vm *vm, const struct share_config *share, unsigned i
 		.root = share->path,
 		.readonly = share->readonly,
 		.mapped = share->security == SHARE_MAPPED,
+		.nr_shares = vm->cfg->nr_shares,
 	};
 	struct virtio_9p *v = calloc(1, sizeof(*v));
 	size_t tag_len = strlen(share->tag);

@@ -454,6 +454,154 @@ static void mapped_ownership(void **state)
 	assert_int_equal(set_xattr(c, 2, "user.virtfs.uid", "0000"), -EACCES);
 }
 
+/* Returns the names a Treaddir of an open directory fid lists, joined. */
+static int list_dir(struct tclient *c, uint32_t fid, char *out, size_t len, int *count)
+{
+	uint64_t offset = 0;
+
+	out[0] = '\0';
+	*count = 0;
+	for (;;) {
+		uint32_t n, pos;
+
+		t_begin(c, P9_TREADDIR, 1);
+		t_put(c, fid, 4);
+		t_put(c, offset, 8);
+		t_put(c, 200, 4); /* small: several calls, offsets must resume */
+		if (t_send(c) != P9_RREADDIR)
+			return -t_err(c);
+		n = (uint32_t)t_get(c, 4);
+		if (n == 0)
+			return 0;
+		for (pos = 0; pos < n;) {
+			uint16_t nl;
+
+			c->rpos = 11 + pos + 13;
+			offset = t_get(c, 8);
+			t_get(c, 1);
+			nl = (uint16_t)t_get(c, 2);
+			if (strlen(out) + nl + 2 < len) {
+				strncat(out, (char *)c->reply + c->rpos, nl);
+				strcat(out, " ");
+			}
+			(*count)++;
+			pos += 13 + 8 + 1 + 2 + nl;
+		}
+	}
+}
+
+static void directory_operations(void **state)
+{
+	struct fixture *fx = *state;
+	struct tclient *c = fx->c;
+	char names[4096], p[192], name[16];
+	struct tattr a;
+	struct stat st;
+	int count;
+
+	/* mkdir, then many files in it, listed in small Treaddir pieces */
+	t_begin(c, P9_TMKDIR, 1);
+	t_put(c, 1, 4);
+	t_str(c, "small");
+	t_put(c, 0750, 4);
+	t_put(c, 0, 4);
+	assert_int_equal(t_send(c), P9_RMKDIR);
+	assert_int_equal(t_walk1(c, 1, 2, "small"), 0);
+	for (int i = 0; i < 50; i++) {
+		snprintf(name, sizeof(name), "f%d", i);
+		assert_int_equal(t_walk1(c, 2, 3, NULL), 0);
+		assert_int_equal(t_lcreate(c, 3, name, P9_DOTL_WRONLY, 0644, 0), 0);
+		assert_int_equal(t_write(c, 3, 0, name, (uint32_t)strlen(name)), (int)strlen(name));
+		assert_int_equal(t_clunk(c, 3), 0);
+	}
+	assert_int_equal(t_walk1(c, 2, 4, NULL), 0);
+	assert_int_equal(t_lopen(c, 4, P9_DOTL_RDONLY | P9_DOTL_DIRECTORY), 0);
+	assert_int_equal(list_dir(c, 4, names, sizeof(names), &count), 0);
+	assert_int_equal(count, 52); /* with . and .. */
+	assert_non_null(strstr(names, "f49 "));
+	snprintf(p, sizeof(p), "%s/small", fx->share);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0750);
+	/* renameat across directories, unlinkat, rmdir */
+	t_begin(c, P9_TRENAMEAT, 1);
+	t_put(c, 2, 4);
+	t_str(c, "f1");
+	t_put(c, 1, 4);
+	t_str(c, "moved");
+	assert_int_equal(t_send(c), P9_RRENAMEAT);
+	snprintf(p, sizeof(p), "%s/moved", fx->share);
+	assert_int_equal(stat(p, &st), 0);
+	t_begin(c, P9_TUNLINKAT, 1);
+	t_put(c, 1, 4);
+	t_str(c, "small");
+	t_put(c, P9_AT_REMOVEDIR, 4);
+	assert_int_equal(t_send(c), P9_RLERROR);
+	assert_int_equal(t_err(c), ENOTEMPTY);
+	/* setattr: truncate, chmod, times; getattr sees them */
+	assert_int_equal(t_walk1(c, 1, 5, "moved"), 0);
+	t_begin(c, P9_TSETATTR, 1);
+	t_put(c, 5, 4);
+	t_put(c, P9_SETATTR_SIZE | P9_SETATTR_MODE | P9_SETATTR_MTIME | P9_SETATTR_MTIME_SET, 4);
+	t_put(c, 0604, 4);
+	t_put(c, 0, 4);
+	t_put(c, 0, 4);
+	t_put(c, 12345, 8);
+	t_put(c, 0, 8);
+	t_put(c, 0, 8);
+	t_put(c, 1000000, 8);
+	t_put(c, 5, 8);
+	assert_int_equal(t_send(c), P9_RSETATTR);
+	assert_int_equal(t_getattr(c, 5, &a), 0);
+	assert_int_equal(a.size, 12345);
+	assert_int_equal(a.mode, S_IFREG | 0604);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mtim.tv_sec, 1000000);
+	assert_int_equal(st.st_mtim.tv_nsec, 5);
+	/* statfs and fsync */
+	t_begin(c, P9_TSTATFS, 1);
+	t_put(c, 1, 4);
+	assert_int_equal(t_send(c), P9_RSTATFS);
+	assert_int_equal(t_lopen(c, 5, P9_DOTL_RDWR), 0);
+	t_begin(c, P9_TFSYNC, 1);
+	t_put(c, 5, 4);
+	t_put(c, 0, 4);
+	assert_int_equal(t_send(c), P9_RFSYNC);
+	/* locks: ours succeeds, a conflicting host lock is reported */
+	t_begin(c, P9_TLOCK, 1);
+	t_put(c, 5, 4);
+	t_put(c, P9_LOCK_TYPE_WRLCK, 1);
+	t_put(c, 0, 4);
+	t_put(c, 0, 8);
+	t_put(c, 0, 8);
+	t_put(c, 42, 4);
+	t_str(c, "guest");
+	assert_int_equal(t_send(c), P9_RLOCK);
+	assert_int_equal(t_get(c, 1), P9_LOCK_SUCCESS);
+	{
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+		int fd = open(p, O_RDWR);
+
+		assert_true(fd >= 0);
+		assert_int_equal(fcntl(fd, F_OFD_GETLK, &fl), 0);
+		assert_int_equal(fl.l_type, F_WRLCK); /* the guest's lock */
+		close(fd);
+	}
+	/* a FIFO: made, never opened */
+	t_begin(c, P9_TMKNOD, 1);
+	t_put(c, 1, 4);
+	t_str(c, "fifo");
+	t_put(c, S_IFIFO | 0644, 4);
+	t_put(c, 0, 4);
+	t_put(c, 0, 4);
+	t_put(c, 0, 4);
+	assert_int_equal(t_send(c), P9_RMKNOD);
+	assert_int_equal(t_walk1(c, 1, 6, "fifo"), 0);
+	assert_int_equal(t_lopen(c, 6, P9_DOTL_RDONLY), -ENXIO);
+	snprintf(p, sizeof(p), "%s/fifo", fx->share);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -462,6 +610,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(symlinks_are_not_followed, setup, teardown),
 		cmocka_unit_test_setup_teardown(racing_symlink_swap, setup, teardown),
 		cmocka_unit_test_setup_teardown(hard_links, setup, teardown),
+		cmocka_unit_test_setup_teardown(directory_operations, setup, teardown),
 		cmocka_unit_test_setup_teardown(read_only_share_refuses_writes, setup_ro, teardown),
 		cmocka_unit_test_setup_teardown(xattrs_round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(mapped_ownership, setup_mapped, teardown),
