@@ -10,6 +10,7 @@ struct vm;
 struct virtio_dev;
 struct disk_config;
 struct blk_image;
+struct share_config;
 
 int virtio_rng_create(struct vm *vm, struct virtio_dev **out);
 int virtio_balloon_create(struct vm *vm, const struct balloon_config *cfg, struct virtio_dev **out);
@@ -22,5 +23,8 @@ int virtio_blk_create(struct vm *vm, unsigned int index, const struct disk_confi
  * caller keeps owning (it outlives the device across reboots). */
 int virtio_net_create(struct vm *vm, const struct net_config *nc, struct net_backend *backend,
 		      unsigned int index, struct virtio_dev **out);
+/* --share: a virtio-9p device serving share->path under share->tag. */
+int virtio_9p_create(struct vm *vm, const struct share_config *share, unsigned int index,
+		     struct virtio_dev **out);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int reason(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -131,6 +132,16 @@ int parse_mac(const char *s, uint8_t mac[6])
 
 int config_validate(const struct vm_config *cfg, char *err, size_t errlen)
 {
+	for (unsigned int i = 0; i < cfg->nr_shares; i++) {
+		struct stat st;
+
+		if (stat(cfg->shares[i].path, &st))
+			return reason(err, errlen, "--share: %s: %s", cfg->shares[i].path,
+				      strerror(errno));
+		if (!S_ISDIR(st.st_mode))
+			return reason(err, errlen, "--share: %s is not a directory",
+				      cfg->shares[i].path);
+	}
 	if (cfg->balloon.size >= cfg->mem_size)
 		return reason(err, errlen, "--balloon: size must be smaller than --memory");
 	if (cfg->name[0] && !config_valid_name(cfg->name))

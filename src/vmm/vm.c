@@ -107,6 +107,8 @@ static int create_pci_devices(struct vm *vm)
 		ret = add_virtio(vm, virtio_blk_create(vm, i, &cfg->disks[i], &vm->disks[i], &d), &d);
 	for (i = 0; !ret && vm->nets && i < cfg->nr_nets; i++)
 		ret = add_virtio(vm, virtio_net_create(vm, &cfg->nets[i], vm->nets[i], i, &d), &d);
+	for (i = 0; !ret && i < cfg->nr_shares; i++)
+		ret = add_virtio(vm, virtio_9p_create(vm, &cfg->shares[i], i, &d), &d);
 	return ret;
 }
 
