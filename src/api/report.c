@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -48,14 +47,13 @@ static bool put_u64(struct json_object *o, const char *key, uint64_t v)
 /* KVM's binary statistics of a vCPU (header, descriptors, one data
  * block; see the kernel's Documentation/virt/kvm/api.rst): the scalar ones,
  * histograms are left out. */
-static void add_kvm_stats(struct json_object *o, int vcpu_fd)
+static void add_kvm_stats(struct json_object *o, int fd)
 {
 	struct kvm_stats_header h;
 	struct kvm_stats_desc *desc;
 	uint8_t *descs = NULL;
 	uint64_t *data = NULL;
 	size_t desc_size, data_len = 0;
-	int fd = ioctl(vcpu_fd, KVM_GET_STATS_FD, NULL);
 
 	if (fd < 0)
 		return;
@@ -92,7 +90,6 @@ static void add_kvm_stats(struct json_object *o, int vcpu_fd)
 out:
 	free(data);
 	free(descs);
-	close(fd);
 }
 
 static struct json_object *device_counters(const struct virtio_dev *d)
@@ -121,8 +118,7 @@ static struct json_object *vcpu_counters(struct vm *vm, struct vcpu *vcpu)
 			return NULL;
 		}
 	}
-	if (vm->kvm->has_binary_stats)
-		add_kvm_stats(o, vcpu->fd);
+	add_kvm_stats(o, vcpu->stats_fd);
 	return o;
 }
 

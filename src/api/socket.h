@@ -2,7 +2,8 @@
  *
  * Every VM has a name and, unless told otherwise, an API socket
  * DIR/NAME.sock, DIR being /run/sardine for root, else
- * $XDG_RUNTIME_DIR/sardine, else /tmp/sardine-UID.  `sardine list` scans DIR.
+ * $XDG_RUNTIME_DIR/sardine, else /tmp/sardine-UID ($SARDINE_RUNTIME_DIR, an
+ * absolute path, overrides them all).  `sardine list` scans DIR.
  * A console socket (--console socket) sits next to it: DIR/NAME.console.
  *
  * Creation never follows a symlink at the socket's path, never takes over a

@@ -430,10 +430,11 @@ static int listen_api(struct vmm *v, const char *path, char *err, size_t errlen)
 	return ret;
 }
 
-/* The name (given, else sardine-PID) and the socket.  An explicit name or
- * path that cannot be had is an error; the default socket is a
- * convenience: without it the VM runs, and says so. */
-static int setup_identity(struct vmm *v, const char *name, const char *api_socket)
+/* The name (given, else sardine-PID) and the socket.  A name in use, or
+ * anything odd at the socket's path (a symlink, a file) is an error; only
+ * `sardine run` without a usable socket directory runs without the API,
+ * and says so. */
+static int setup_identity(struct vmm *v, const char *name, const char *api_socket, bool serve)
 {
 	char err[256], path[SOCK_PATH_MAX];
 	bool named = name && name[0];
@@ -459,21 +460,27 @@ static int setup_identity(struct vmm *v, const char *name, const char *api_socke
 				log_error("--api-socket: %s", err);
 			return ret ? -EINVAL : 0;
 		}
-		ret = sock_path_for(v->name, path, sizeof(path), true, err, sizeof(err));
-		if (!ret)
-			ret = listen_api(v, path, err, sizeof(err));
-		if (ret == -EADDRINUSE && named) {
-			log_error("a VM named '%s' is already running (%s answers)", v->name, path);
-			return -EINVAL;
-		}
-		if (ret != -EADDRINUSE) {
-			if (ret)
-				log_warn("no API socket: %s", err);
+		/* No usable socket directory (an ordinary user without
+		 * XDG_RUNTIME_DIR, a read-only /run ...): run without. */
+		if (sock_path_for(v->name, path, sizeof(path), true, err, sizeof(err))) {
+			if (serve) {
+				log_error("no API socket: %s", err);
+				return -EINVAL;
+			}
+			log_warn("no API socket: %s", err);
 			return 0;
 		}
+		ret = listen_api(v, path, err, sizeof(err));
+		if (ret == -EADDRINUSE && !named)
+			continue; /* another sardine has this generated name */
+		if (ret == -EADDRINUSE)
+			log_error("a VM named '%s' is already running (%s answers)", v->name, path);
+		else if (ret)
+			log_error("API socket: %s", err);
+		return ret ? -EINVAL : 0;
 	}
-	log_warn("no API socket: no free name");
-	return 0;
+	log_error("no API socket: no free name");
+	return -EINVAL;
 }
 
 /* ---- the process */
@@ -492,7 +499,7 @@ static int vmm_init(struct vmm *v, const char *name, const char *api_socket)
 		log_error("cannot set up the control loop: %s", strerror(-ret));
 		return ret;
 	}
-	ret = setup_identity(v, name, api_socket);
+	ret = setup_identity(v, name, api_socket, v->serve);
 	if (ret)
 		return ret;
 	log_info("VM '%s'%s%s", v->name, v->api ? ", API on " : "", v->api ? v->sock_path : "");

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vmm/arch.h"
@@ -23,6 +24,21 @@
 static void kick_handler(int sig)
 {
 	(void)sig;
+}
+
+/* A kick makes KVM_RUN return EINTR without running the handler: KVM puts
+ * the thread's own mask (kick blocked) back before returning, so the
+ * signal stays pending and every later KVM_RUN would return EINTR at once.
+ * Take it off the queue here (as QEMU does), after the caller has seen it. */
+static void eat_kick(void)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
 }
 
 int vcpu_signals_init(void)
@@ -43,6 +59,7 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
 	int ret;
 
 	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->stats_fd = -1;
 	vcpu->vm = vm;
 	vcpu->id = id;
 	vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)id);
@@ -62,6 +79,7 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
 	ret = arch_vcpu_init(vcpu);
 	if (ret)
 		goto err_run;
+	vcpu->stats_fd = vm->kvm->has_binary_stats ? ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL) : -1;
 	return 0;
 
 err_run:
@@ -79,8 +97,11 @@ void vcpu_destroy(struct vcpu *vcpu)
 		munmap(vcpu->run, vcpu->vm->kvm->run_mmap_size);
 	if (vcpu->fd >= 0)
 		close(vcpu->fd);
+	if (vcpu->stats_fd >= 0)
+		close(vcpu->stats_fd);
 	vcpu->run = NULL;
 	vcpu->fd = -1;
+	vcpu->stats_fd = -1;
 }
 
 static void handle_io(struct vcpu *vcpu)
@@ -150,6 +171,7 @@ static bool dispatch_exit(struct vcpu *vcpu)
 		return true;
 	case KVM_EXIT_INTR:
 		vcpu->stats[VCPU_STAT_INTR]++;
+		eat_kick();
 		return true;
 	case KVM_EXIT_HLT:
 		/* Only without an in-kernel LAPIC; keep going. */
@@ -234,6 +256,7 @@ static void *vcpu_thread(void *arg)
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->stats[VCPU_STAT_INTR]++;
+				eat_kick();
 				continue;
 			}
 			log_error("vCPU %u: KVM_RUN: %s", vcpu->id, strerror(errno));
