@@ -20,6 +20,10 @@
 #define IDLE_TIMEOUT_S 10     /* a client that stops talking is dropped */
 #define HEADER_MEMORY (32 * 1024) /* request line + headers per connection */
 #define STOP_WAIT_MS 1000
+/* A body over API_MAX_BODY is read and thrown away up to this much more,
+ * so that the client, still sending, gets its 413 rather than a reset
+ * connection; past that the connection is answered and closed at once. */
+#define DISCARD_MAX (8 << 20)
 
 struct request {
 	struct api_server *srv;
@@ -27,6 +31,8 @@ struct request {
 	char *body;
 	size_t len;
 	bool answered; /* an early answer (413) is queued: ignore the rest */
+	bool too_big;  /* the body is being thrown away: answer 413 at its end */
+	size_t discarded;
 	bool queued;   /* handed to the control thread */
 	bool done;     /* the control thread has answered */
 	struct api_call call;
@@ -93,27 +99,26 @@ static enum MHD_Result hand_over(struct api_server *srv, struct request *r)
 	return MHD_YES;
 }
 
-static bool body_too_large(struct MHD_Connection *conn)
+/* The announced body length (libmicrohttpd has checked its syntax). */
+static unsigned long long content_length(struct MHD_Connection *conn)
 {
 	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						     MHD_HTTP_HEADER_CONTENT_LENGTH);
-	char *end;
-	unsigned long long n;
 
-	if (!cl)
-		return false;
-	errno = 0;
-	n = strtoull(cl, &end, 10);
-	return errno || n > API_MAX_BODY;
+	return cl ? strtoull(cl, NULL, 10) : 0;
 }
 
 static enum MHD_Result append_body(struct request *r, const char *data, size_t *size)
 {
 	char *grown;
 
-	if (*size > API_MAX_BODY - r->len) {
-		r->answered = true;
+	if (r->too_big || *size > API_MAX_BODY - r->len) {
+		r->too_big = true;
+		r->discarded += *size;
 		*size = 0;
+		if (r->discarded <= DISCARD_MAX)
+			return MHD_YES;
+		r->answered = true;
 		return send_error(r, 413, "request body too large");
 	}
 	grown = realloc(r->body, r->len + *size + 1);
@@ -143,7 +148,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->srv = srv;
 		r->conn = conn;
 		*con_cls = r;
-		if (body_too_large(conn)) {
+		if (content_length(conn) > API_MAX_BODY + (unsigned long long)DISCARD_MAX) {
 			r->answered = true;
 			return send_error(r, 413, "request body too large");
 		}
@@ -155,6 +160,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (*upload_size)
 		return append_body(r, upload, upload_size);
+	if (r->too_big)
+		return send_error(r, 413, "request body too large");
 	if (r->done)
 		return send_response(r);
 	if (api_route(method, url, r->body, r->len, &r->call, &r->resp))
