@@ -19,8 +19,9 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wvla \
              -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
-CFLAGS    ?= -O2 -g
-CFLAGS    += -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Isrc $(PKG_CFLAGS) \
+# OPT: optimisation and instrumentation (make asan overrides it).
+OPT       ?= -O2 -g
+CFLAGS    := $(OPT) -std=c11 -D_GNU_SOURCE $(WARN) -MMD -MP -Isrc $(PKG_CFLAGS) \
              -DSARDINE_VERSION='"$(VERSION)"' \
              -DSARDINE_GUEST_DIR='"$(abspath build/guest)"' \
              -fno-strict-aliasing -fstack-protector-strong
@@ -33,8 +34,10 @@ LIB_OBJS  := $(filter-out $(BUILD)/src/cli/main.o,$(OBJS))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 
-GUEST_SRCS := $(sort $(wildcard tests/tiny/*.S))
-GUEST_BINS := $(GUEST_SRCS:tests/tiny/%.S=$(BUILD)/tiny/%.elf)
+TINY_ASM   := $(filter-out tests/tiny/crt0.S,$(sort $(wildcard tests/tiny/*.S)))
+TINY_C     := $(sort $(wildcard tests/tiny/*.c))
+GUEST_BINS := $(TINY_ASM:tests/tiny/%.S=$(BUILD)/tiny/%.elf) $(TINY_C:tests/tiny/%.c=$(BUILD)/tiny/%.elf)
+TINY_LD    := -m32 -nostdlib -static -Wl,-T,tests/tiny/tiny.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments
 
 .PHONY: all guest run test unit integration asan bench fuzz clean tiny
 all: $(BUILD)/sardine $(GUEST_BINS)
@@ -58,7 +61,14 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(LIB_OBJS)
 $(BUILD)/tiny/%.elf: tests/tiny/%.S tests/tiny/tiny.ld tests/tiny/tiny.h
 	@mkdir -p $(dir $@)
 	@echo "  AS      $@"
-	$(Q)$(CC) -m32 -nostdlib -static -Wl,-T,tests/tiny/tiny.ld -Wl,--build-id=none -Wl,--no-warn-rwx-segments -o $@ $<
+	$(Q)$(CC) $(TINY_LD) -o $@ $<
+
+# ... and in freestanding C, entered through tests/tiny/crt0.S.
+$(BUILD)/tiny/%.elf: tests/tiny/%.c tests/tiny/crt0.S tests/tiny/tiny_c.h tests/tiny/tiny.ld
+	@mkdir -p $(dir $@)
+	@echo "  CC      $@"
+	$(Q)$(CC) $(TINY_LD) -O2 -ffreestanding -fno-pic -fno-stack-protector -fno-builtin \
+		-Wall -Wextra -Werror -o $@ tests/tiny/crt0.S $<
 
 tiny: $(GUEST_BINS)
 
@@ -76,8 +86,9 @@ test: all guest $(UNIT_BINS)
 
 # ASan + UBSan build of everything, then the same suite against it.
 asan:
-	$(MAKE) BUILD=build/asan CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-		LDFLAGS="-fsanitize=address,undefined" build/asan/sardine $(patsubst $(BUILD)/%,build/asan/%,$(UNIT_BINS)) $(GUEST_BINS)
+	$(MAKE) BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" build/asan/sardine \
+		$(patsubst $(BUILD)/%,build/asan/%,$(UNIT_BINS) $(GUEST_BINS))
 	$(MAKE) guest
 	SARDINE_SANITIZED=1 tests/run-all.sh build/asan
 

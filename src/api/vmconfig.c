@@ -570,11 +570,39 @@ static int balloon_auto(struct jctx *c, struct json_object *v, void *obj)
 	return get_bool(c, v, &((struct balloon_config *)obj)->auto_size);
 }
 
+static int balloon_margin(struct jctx *c, struct json_object *v, void *obj)
+{
+	return get_uint(c, v, 0, VM_MAX_MEM, &((struct balloon_config *)obj)->auto_margin);
+}
+
+static int get_pct(struct jctx *c, struct json_object *v, unsigned int *out)
+{
+	uint64_t n;
+	int ret = get_uint(c, v, 1, 100, &n);
+
+	*out = (unsigned int)n;
+	return ret;
+}
+
+static int balloon_step(struct jctx *c, struct json_object *v, void *obj)
+{
+	return get_pct(c, v, &((struct balloon_config *)obj)->auto_step_pct);
+}
+
+static int balloon_pressure(struct jctx *c, struct json_object *v, void *obj)
+{
+	return get_pct(c, v, &((struct balloon_config *)obj)->auto_pressure_pct);
+}
+
 static const struct field balloon_fields[] = {
 	{ "size", balloon_size, NULL, NULL },
 	{ "deflate_on_oom", balloon_deflate, NULL, NULL },
 	{ "free_page_reporting", balloon_reporting, NULL, NULL },
-	{ "auto", balloon_auto, NULL, NULL }, /* sardine: size from host pressure */
+	/* sardine: sized from host memory pressure (--balloon auto,...) */
+	{ "auto", balloon_auto, NULL, NULL },
+	{ "auto_margin", balloon_margin, NULL, NULL },
+	{ "auto_step_pct", balloon_step, NULL, NULL },
+	{ "auto_pressure_pct", balloon_pressure, NULL, NULL },
 	{ "id", NULL, NULL, NULL },
 	{ "iommu", NULL, "false", NULL },
 	{ "pci_segment", NULL, "0", NULL },

@@ -149,6 +149,13 @@ static struct json_object *emit_balloon(const struct balloon_config *b, bool *ok
 	put_bool(o, "free_page_reporting", b->free_page_reporting, ok);
 	if (b->auto_size)
 		put_bool(o, "auto", true, ok);
+	/* 0 is "sardine's default", which leaving them out also means. */
+	if (b->auto_margin)
+		put_u64(o, "auto_margin", b->auto_margin, ok);
+	if (b->auto_step_pct)
+		put_u64(o, "auto_step_pct", b->auto_step_pct, ok);
+	if (b->auto_pressure_pct)
+		put_u64(o, "auto_pressure_pct", b->auto_pressure_pct, ok);
 	return o;
 }
 

@@ -391,6 +391,19 @@ static int balloon_key(void *obj, const char *key, const char *v, char *err, siz
 			return reason(err, errlen, "--balloon: free_page_reporting=%s is not on/off", v);
 	} else if (strcmp(key, "auto") == 0 && !v) {
 		b->auto_size = true;
+	} else if (strcmp(key, "margin") == 0 && v) {
+		if (parse_size(v, 1ULL << 20, &b->auto_margin))
+			return reason(err, errlen, "--balloon: margin=%s is not a size", v);
+	} else if ((strcmp(key, "step") == 0 || strcmp(key, "pressure") == 0) && v) {
+		unsigned long n;
+
+		if (parse_uint(v, 1, 100, &n))
+			return reason(err, errlen, "--balloon: %s=%s is not a percentage from 1 to 100",
+				      key, v);
+		if (key[0] == 's')
+			b->auto_step_pct = (unsigned int)n;
+		else
+			b->auto_pressure_pct = (unsigned int)n;
 	} else {
 		return reason(err, errlen, "--balloon: unknown or malformed option '%s%s%s'", key,
 			      v ? "=" : "", v ? v : "");

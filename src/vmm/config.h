@@ -54,13 +54,17 @@ struct share_config {
 	enum share_security security;
 };
 
-/* --balloon [size=SIZE][,deflate_on_oom=on|off][,free_page_reporting=on|off] | auto */
+/* --balloon on|auto[,size=SIZE][,deflate_on_oom=on|off][,free_page_reporting=on|off]
+ *           [,margin=SIZE][,step=PCT][,pressure=PCT] */
 struct balloon_config {
 	bool enabled;
 	uint64_t size;          /* initial balloon size in bytes */
 	bool deflate_on_oom;
 	bool free_page_reporting;
 	bool auto_size;         /* sardine sizes it from host pressure */
+	uint64_t auto_margin;   /* auto: memory a guest always keeps free (0: default) */
+	unsigned int auto_step_pct;     /* auto: share of the spare per step (0: default) */
+	unsigned int auto_pressure_pct; /* auto: PSI avg10 that means pressure (0: default) */
 };
 
 struct vm_config {

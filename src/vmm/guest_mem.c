@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "vmm/log.h"
 
@@ -37,6 +38,8 @@ int guest_mem_init(struct guest_mem *gm, const struct guest_mem_layout *layout)
 	/* Guest RAM has no place in a core dump of sardine. */
 	madvise(base, layout->ram_size, MADV_DONTDUMP);
 
+	gm->advice.mergeable = layout->mergeable;
+	gm->advice.hugepages = layout->hugepages;
 	gm->map_base = base;
 	gm->map_size = layout->ram_size;
 	gm->ram_size = layout->ram_size;
@@ -111,6 +114,50 @@ int gm_to_iov(const struct guest_mem *gm, uint64_t gpa, uint64_t len, struct iov
 	}
 	*n = count;
 	return 0;
+}
+
+static int pread_all(int fd, uint8_t *dst, uint64_t len, uint64_t off)
+{
+	while (len) {
+		ssize_t n = pread(fd, dst, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -EIO; /* the file shrank under us */
+		dst += n;
+		off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+int gm_load_file(const struct guest_mem *gm, int fd, uint64_t offset, uint64_t gpa,
+		 uint64_t len)
+{
+	uint8_t *dst = gm_ptr(gm, gpa, len);
+	uint64_t mapped = len & ~4095ULL;
+	void *p;
+
+	if (!dst)
+		return -ERANGE;
+	/* Whole pages are mapped; a partial last page is copied, so nothing
+	 * of the file beyond `len` shows through. */
+	if (((offset | gpa) & 4095) || mapped == 0)
+		return pread_all(fd, dst, len, offset);
+	p = mmap(dst, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, (off_t)offset);
+	if (p == MAP_FAILED) {
+		log_debug("mapping the file failed (%s), copying it", strerror(errno));
+		return pread_all(fd, dst, len, offset);
+	}
+	if (gm->advice.hugepages)
+		madvise(dst, mapped, MADV_HUGEPAGE);
+	if (gm->advice.mergeable)
+		madvise(dst, mapped, MADV_MERGEABLE);
+	madvise(dst, mapped, MADV_DONTDUMP);
+	return pread_all(fd, dst + mapped, len - mapped, offset + mapped);
 }
 
 int gm_discard(const struct guest_mem *gm, uint64_t gpa, uint64_t len)

@@ -21,12 +21,18 @@ struct guest_region {
 	uint8_t *hva;
 };
 
+/* The advice guest RAM carries; re-applied to ranges a file is mapped into. */
+struct guest_mem_advice {
+	bool mergeable, hugepages;
+};
+
 struct guest_mem {
 	struct guest_region region[GUEST_MEM_MAX_REGIONS];
 	unsigned int nr_regions;
 	uint8_t *map_base; /* the whole anonymous mapping */
 	size_t map_size;
 	uint64_t ram_size;
+	struct guest_mem_advice advice;
 };
 
 struct guest_mem_layout {
@@ -36,6 +42,7 @@ struct guest_mem_layout {
 	bool mergeable;      /* MADV_MERGEABLE for KSM */
 	bool hugepages;      /* MADV_HUGEPAGE (THP) */
 };
+
 
 int guest_mem_init(struct guest_mem *gm, const struct guest_mem_layout *layout);
 void guest_mem_destroy(struct guest_mem *gm);
@@ -67,6 +74,13 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, size_t l
  * when more than max segments would be needed; *n is left unchanged on error. */
 int gm_to_iov(const struct guest_mem *gm, uint64_t gpa, uint64_t len, struct iovec *iov,
 	      unsigned int max, unsigned int *n);
+
+/* Fill [gpa, gpa+len) with the file's bytes from `offset`.  When offset and
+ * gpa are page aligned the file is mapped copy-on-write instead of copied:
+ * pages come from the page cache when the guest first touches them (and
+ * are shared by every VM booting the same file).  Falls back to pread. */
+int gm_load_file(const struct guest_mem *gm, int fd, uint64_t offset, uint64_t gpa,
+		 uint64_t len);
 
 /* Give a page-aligned range back to the host (balloon, free page reporting). */
 int gm_discard(const struct guest_mem *gm, uint64_t gpa, uint64_t len);

@@ -16,7 +16,8 @@ int irq_router_init(struct irq_router *r)
 	r->nr_msi = IRQ_MAX_GSIS - IRQ_LEGACY_GSIS;
 	r->msi = calloc(r->nr_msi, sizeof(*r->msi));
 	r->msi_used = calloc(r->nr_msi, sizeof(*r->msi_used));
-	if (!r->msi || !r->msi_used) {
+	r->msi_routed = calloc(r->nr_msi, sizeof(*r->msi_routed));
+	if (!r->msi || !r->msi_used || !r->msi_routed) {
 		irq_router_destroy(r);
 		return -ENOMEM;
 	}
@@ -27,8 +28,10 @@ void irq_router_destroy(struct irq_router *r)
 {
 	free(r->msi);
 	free(r->msi_used);
+	free(r->msi_routed);
 	r->msi = NULL;
 	r->msi_used = NULL;
+	r->msi_routed = NULL;
 	pthread_mutex_destroy(&r->lock);
 }
 
@@ -63,7 +66,7 @@ static int commit_locked(struct vm *vm)
 		irqchip_entry(&table->entries[n++], gsi, KVM_IRQCHIP_IOAPIC, gsi);
 	}
 	for (unsigned int i = 0; i < r->nr_msi; i++)
-		if (r->msi_used[i])
+		if (r->msi_routed[i])
 			table->entries[n++] = r->msi[i];
 	table->nr = n;
 	if (ioctl(vm->fd, KVM_SET_GSI_ROUTING, table) < 0) {
@@ -87,9 +90,11 @@ int irq_msi_alloc(struct vm *vm, uint32_t *gsi)
 			r->msi[i].gsi = IRQ_LEGACY_GSIS + i;
 			r->msi[i].type = KVM_IRQ_ROUTING_MSI;
 			*gsi = r->msi[i].gsi;
-			ret = commit_locked(vm);
-			if (ret)
-				r->msi_used[i] = false;
+			/* No route until the guest programs one: an irqfd on a
+			 * GSI without a route injects nothing, and one table
+			 * update per device instead of per vector keeps VM
+			 * creation fast. */
+			ret = 0;
 			break;
 		}
 	}
@@ -106,12 +111,13 @@ int irq_msi_route(struct vm *vm, uint32_t gsi, uint64_t address, uint32_t data)
 	if (gsi < IRQ_LEGACY_GSIS || i >= r->nr_msi)
 		return -EINVAL;
 	pthread_mutex_lock(&r->lock);
-	if (r->msi[i].u.msi.address_lo != (uint32_t)address ||
+	if (!r->msi_routed[i] || r->msi[i].u.msi.address_lo != (uint32_t)address ||
 	    r->msi[i].u.msi.address_hi != (uint32_t)(address >> 32) ||
 	    r->msi[i].u.msi.data != data) {
 		r->msi[i].u.msi.address_lo = (uint32_t)address;
 		r->msi[i].u.msi.address_hi = (uint32_t)(address >> 32);
 		r->msi[i].u.msi.data = data;
+		r->msi_routed[i] = true;
 		ret = commit_locked(vm);
 	}
 	pthread_mutex_unlock(&r->lock);
@@ -126,8 +132,9 @@ void irq_msi_free(struct vm *vm, uint32_t gsi)
 	if (gsi < IRQ_LEGACY_GSIS || i >= r->nr_msi)
 		return;
 	pthread_mutex_lock(&r->lock);
-	if (r->msi_used[i]) {
-		r->msi_used[i] = false;
+	r->msi_used[i] = false;
+	if (r->msi_routed[i]) {
+		r->msi_routed[i] = false;
 		commit_locked(vm);
 	}
 	pthread_mutex_unlock(&r->lock);

@@ -17,7 +17,8 @@ struct vm;
 struct irq_router {
 	pthread_mutex_t lock;
 	struct kvm_irq_routing_entry *msi; /* indexed by gsi - IRQ_LEGACY_GSIS */
-	bool *msi_used;
+	bool *msi_used;   /* allocated to a device */
+	bool *msi_routed; /* has a route in KVM's table */
 	unsigned int nr_msi;
 };
 

@@ -32,6 +32,7 @@ static const struct required_cap required_caps[] = {
 	CAP(KVM_CAP_SIGNAL_MSI),
 	CAP(KVM_CAP_SET_BOOT_CPU_ID),
 	CAP(KVM_CAP_NR_VCPUS),
+	CAP(KVM_CAP_IMMEDIATE_EXIT),
 };
 
 int kvm_check_extension(int fd, long cap)

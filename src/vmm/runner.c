@@ -228,6 +228,11 @@ static int setup_signals(struct vmm *v)
 	ret = vcpu_signals_init();
 	if (ret)
 		return ret;
+	/* The kick signal interrupts KVM_RUN only; every other thread blocks
+	 * it (vCPU threads unblock it for themselves). */
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);

@@ -8,17 +8,17 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vmm/arch.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
-/* SIGUSR1 is blocked in every thread except inside KVM_RUN (see
- * KVM_SET_SIGNAL_MASK below): a kick that arrives while the vCPU is in
- * userspace stays pending and makes the next KVM_RUN return at once, so no
- * kick is ever lost. */
+/* A kick sets kvm_run.immediate_exit and then sends SIGUSR1 to the vCPU
+ * thread.  Inside KVM_RUN the signal makes it return; if the thread is in
+ * userspace, immediate_exit makes its next KVM_RUN return at once.  The vCPU
+ * clears the flag before it looks at the VM state again, so no kick is lost,
+ * and KVM_RUN needs no signal-mask switch on every entry. */
 #define VCPU_KICK_SIGNAL SIGUSR1
 
 static void kick_handler(int sig)
@@ -26,32 +26,14 @@ static void kick_handler(int sig)
 	(void)sig;
 }
 
-/* A kick makes KVM_RUN return EINTR without running the handler: KVM puts
- * the thread's own mask (kick blocked) back before returning, so the
- * signal stays pending and every later KVM_RUN would return EINTR at once.
- * Take it off the queue here (as QEMU does), after the caller has seen it. */
-static void eat_kick(void)
-{
-	struct timespec zero = { 0, 0 };
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, VCPU_KICK_SIGNAL);
-	while (sigtimedwait(&set, NULL, &zero) > 0)
-		;
-}
-
 int vcpu_signals_init(void)
 {
 	struct sigaction sa = { .sa_handler = kick_handler };
-	sigset_t set;
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(VCPU_KICK_SIGNAL, &sa, NULL) < 0)
 		return -errno;
-	sigemptyset(&set);
-	sigaddset(&set, VCPU_KICK_SIGNAL);
-	return -pthread_sigmask(SIG_BLOCK, &set, NULL);
+	return 0;
 }
 
 int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
@@ -171,7 +153,6 @@ static bool dispatch_exit(struct vcpu *vcpu)
 		return true;
 	case KVM_EXIT_INTR:
 		vcpu->stats[VCPU_STAT_INTR]++;
-		eat_kick();
 		return true;
 	case KVM_EXIT_HLT:
 		/* Only without an in-kernel LAPIC; keep going. */
@@ -209,6 +190,10 @@ static bool wait_if_paused(struct vcpu *vcpu)
 {
 	struct vm *vm = vcpu->vm;
 
+	/* The flag a kick set is cleared before the state is read again. */
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&vm->pause_requested, __ATOMIC_ACQUIRE))
+		return vm_exit_reason(vm) == VM_EXIT_NONE;
 	pthread_mutex_lock(&vm->pause_lock);
 	if (vm->pause_requested) {
 		vm->nr_parked++;
@@ -221,42 +206,23 @@ static bool wait_if_paused(struct vcpu *vcpu)
 	return vm_exit_reason(vm) == VM_EXIT_NONE;
 }
 
-static int set_run_signal_mask(struct vcpu *vcpu)
-{
-	struct {
-		struct kvm_signal_mask hdr;
-		uint8_t set[8];
-	} mask;
-	sigset_t set;
-
-	/* The mask KVM_RUN runs with: ours, minus the kick signal. */
-	pthread_sigmask(SIG_BLOCK, NULL, &set);
-	sigdelset(&set, VCPU_KICK_SIGNAL);
-	mask.hdr.len = 8; /* the kernel's sigset size on x86-64 */
-	memcpy(mask.set, &set, 8);
-	if (ioctl(vcpu->fd, KVM_SET_SIGNAL_MASK, &mask) < 0)
-		return -errno;
-	return 0;
-}
-
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
 	char name[16];
 
+	sigset_t kick;
+
 	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
 	pthread_setname_np(pthread_self(), name);
-	if (set_run_signal_mask(vcpu)) {
-		log_error("vCPU %u: KVM_SET_SIGNAL_MASK: %s", vcpu->id, strerror(errno));
-		vm_request_exit(vm, VM_EXIT_ERROR);
-		return NULL;
-	}
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
 	while (wait_if_paused(vcpu)) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vcpu->stats[VCPU_STAT_INTR]++;
-				eat_kick();
 				continue;
 			}
 			log_error("vCPU %u: KVM_RUN: %s", vcpu->id, strerror(errno));
@@ -288,8 +254,10 @@ int vcpu_start(struct vcpu *vcpu)
 
 void vcpu_kick(struct vcpu *vcpu)
 {
-	if (vcpu->started)
-		pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	if (!vcpu->started)
+		return;
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
 }
 
 void vcpu_join(struct vcpu *vcpu)

@@ -96,6 +96,20 @@ static int create_pci_devices(struct vm *vm)
 		if (ret)
 			return ret;
 	}
+	if (vm->cfg->balloon.enabled) {
+		ret = virtio_balloon_create(vm, &vm->cfg->balloon, &d);
+		if (!ret)
+			ret = add_virtio(vm, d);
+		if (ret)
+			return ret;
+	}
+	if (vm->cfg->console == CONSOLE_VIRTIO) {
+		ret = virtio_console_create(vm, vm->console, &d);
+		if (!ret)
+			ret = add_virtio(vm, d);
+		if (ret)
+			return ret;
+	}
 	return 0;
 }
 
@@ -127,16 +141,28 @@ static int create_vcpus(struct vm *vm)
 	return 0;
 }
 
+static uint64_t elapsed_us(const struct timespec *since)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)(((int64_t)now.tv_sec - since->tv_sec) * 1000000 +
+			  ((int64_t)now.tv_nsec - since->tv_nsec) / 1000);
+}
+
 /* The boot sequence, in order.  On failure vm_destroy() undoes whatever
  * part was done. */
 int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
 	      struct console *console, struct event_loop *ctl_loop)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
+	struct timespec t0;
+	uint64_t t_mem, t_dev, t_load;
 	int ret;
 
 	if (!vm)
 		return -ENOMEM;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	vm->cfg = cfg;
 	vm->kvm = kvm;
 	vm->fd = -1;
@@ -157,6 +183,7 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
 	ret = setup_memory(vm);
 	if (ret)
 		goto err;
+	t_mem = elapsed_us(&t0);
 	ret = arch_vm_init(vm);
 	if (ret)
 		goto err;
@@ -170,12 +197,18 @@ int vm_create(struct vm **out, const struct vm_config *cfg, struct kvm *kvm,
 	ret = create_pci_devices(vm);
 	if (ret)
 		goto err;
+	t_dev = elapsed_us(&t0);
 	ret = arch_load_guest(vm);
 	if (ret)
 		goto err;
+	t_load = elapsed_us(&t0);
 	ret = create_vcpus(vm);
 	if (ret)
 		goto err;
+	log_info("VM built in %llu us (memory %llu, devices %llu, guest load %llu, vCPUs %llu)",
+		 (unsigned long long)elapsed_us(&t0), (unsigned long long)t_mem,
+		 (unsigned long long)(t_dev - t_mem), (unsigned long long)(t_load - t_dev),
+		 (unsigned long long)(elapsed_us(&t0) - t_load));
 	*out = vm;
 	return 0;
 

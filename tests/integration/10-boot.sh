@@ -15,7 +15,9 @@ echo RTC=$(hwclock -r -f /dev/rtc0 >/dev/null 2>&1 && echo ok)
 # Warnings or errors from firmware tables and platform devices.
 echo BADLOG=$(dmesg -r | grep -E '^<[0-4]>' | grep -ciE 'acpi|pci|8250|serial|rtc|apic|e820|checksum')
 dmesg -r | grep -E '^<[0-4]>' | grep -iE 'acpi|pci|8250|serial|rtc|apic|e820|checksum' | sed 's/^/BADLINE: /'
-echo LAPIC_TIMER=$(grep -c 'LOC:' /proc/interrupts)
+echo CLOCKEVENT=$(cat /sys/devices/system/clockevents/clockevent0/current_device)
+echo TSCDEADLINE=$(grep -c tsc_deadline_timer /proc/cpuinfo)
+echo HWRNG=$(cat /sys/class/misc/hw_random/rng_current) $(head -c 65536 /dev/hwrng | wc -c)
 SCRIPT
 	script_initrd "$GUEST_INITRD" "$T/facts.sh"
 }
@@ -33,6 +35,11 @@ test_one_vcpu_256m() {
 	[ "$(guest_value "$log" CLOCK)" = kvm-clock ] || fail "clocksource $(guest_value "$log" CLOCK)" || return 1
 	guest_value "$log" CMDLINE | grep -q 'sardine.marker=xyzzy42' || fail "command line lost" || return 1
 	[ "$(guest_value "$log" RTC)" = ok ] || fail "hwclock cannot read the RTC" || return 1
+	# The LAPIC timer in TSC-deadline mode drives the guest's clock events.
+	[ "$(guest_value "$log" CLOCKEVENT)" = lapic-deadline ] ||
+		fail "clock events from $(guest_value "$log" CLOCKEVENT)" || return 1
+	[ "$(guest_value "$log" HWRNG)" = "virtio_rng.0 65536" ] ||
+		fail "/dev/hwrng: $(guest_value "$log" HWRNG)" || return 1
 	guest=$(guest_value "$log" HOSTTIME_GUEST)
 	[ $((now - guest)) -lt 600 ] && [ $((guest - now)) -lt 60 ] ||
 		fail "guest wall clock $guest, host $now" || return 1

@@ -25,14 +25,14 @@ test_unprivileged_user_with_serial_input() {
 	local log=$T/log fifo=$T/in pid
 	chmod 755 "$T"
 	mkfifo "$fifo"
+	# Open our end first (read-write does not block), so the VM's open
+	# of the other end does not wait for us.
+	exec 9<>"$fifo"
 	chmod 666 "$fifo"
-	setpriv --reuid=65534 --regid=65534 --clear-groups \
+	bg pid setpriv --reuid=65534 --regid=65534 --clear-groups \
 		timeout "$GUEST_TIMEOUT" "$SARDINE" run --kernel "$GUEST_KERNEL" --initrd "$GUEST_INITRD" \
 		--cmdline "$GUEST_CMDLINE_BASE -- echo WAITING; read -r line; echo GOT=\$line; grep -E 'ttyS0|serial' /proc/interrupts | awk '{print \"UARTIRQ=\" \$2}'" \
-		<"$fifo" >"$log" 2>&1 &
-	pid=$!
-	BG_PIDS+=($pid)
-	exec 9>"$fifo"
+		<"$fifo" >"$log" 2>&1
 	wait_for "$log" WAITING || { exec 9>&-; fail "guest never waited for input"; return 1; }
 	echo "hello-from-the-host" >&9
 	exec 9>&-

@@ -90,7 +90,9 @@ guest_start() {
 	local log=$1
 	shift
 	guest_command "$@"
-	( exec "${GUEST_CMD[@]}" >"$log" 2>&1 </dev/null ) &
+	# Its own process group (setsid: same PID), so the teardown can stop
+	# timeout and sardine together.
+	( exec setsid "${GUEST_CMD[@]}" >"$log" 2>&1 </dev/null ) &
 	GUEST_PID=$!
 	BG_PIDS+=("$GUEST_PID")
 }
@@ -136,14 +138,28 @@ guest_value() {
 	sed -n "s/^$2=//p" "$1" | tr -d '\r' | tail -1
 }
 
+# stop_pid PID: SIGTERM, then SIGKILL after 5 s, to PID and, when PID
+# leads a process group (started with setsid), to the whole group.
 stop_pid() {
-	local pid=$1 i
-	kill -TERM "$pid" 2>/dev/null || return 0
+	local pid=$1 i target=$1
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null; return 0; }
+	[ "$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ')" = "$pid" ] && target=-$pid
+	kill -TERM -- "$target" 2>/dev/null
 	for ((i = 0; i < 50; i++)); do
-		kill -0 "$pid" 2>/dev/null || return 0
+		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.1
 	done
-	kill -KILL "$pid" 2>/dev/null
+	kill -KILL -- "$target" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	return 0
+}
+
+# bg PIDVAR COMMAND...: start COMMAND in its own process group, in the
+# background, and have the teardown stop it.
+bg() {
+	local var=$1
+	shift
+	setsid "$@" &
+	printf -v "$var" '%s' $!
+	BG_PIDS+=($!)
 }

@@ -22,7 +22,8 @@ static const char full_config[] =
 	"              \"serial\": \"SER1\", \"iommu\": false, \"vhost_socket\": null},"
 	"            {\"path\": \"/d1\"}],"
 	" \"net\": [{\"tap\": \"tap0\", \"mac\": \"52:54:00:12:34:56\", \"num_queues\": 4}],"
-	" \"balloon\": {\"size\": 268435456, \"deflate_on_oom\": true},"
+	" \"balloon\": {\"size\": 268435456, \"deflate_on_oom\": true, \"auto\": true,"
+	"             \"auto_margin\": 67108864, \"auto_step_pct\": 10, \"auto_pressure_pct\": 20},"
 	" \"serial\": {\"mode\": \"Socket\"}, \"console\": {\"mode\": \"Off\"},"
 	" \"rng\": null,"
 	" \"shares\": [{\"path\": \"/srv\", \"tag\": \"data\", \"readonly\": true,"
@@ -88,6 +89,10 @@ static void full_config_maps_every_field(void **state)
 	assert_true(cfg.balloon.size == 256ULL << 20);
 	assert_true(cfg.balloon.deflate_on_oom);
 	assert_false(cfg.balloon.free_page_reporting);
+	assert_true(cfg.balloon.auto_size);
+	assert_true(cfg.balloon.auto_margin == 64ULL << 20);
+	assert_int_equal(cfg.balloon.auto_step_pct, 10);
+	assert_int_equal(cfg.balloon.auto_pressure_pct, 20);
 	assert_int_equal(cfg.console, CONSOLE_SOCKET);
 	assert_true(cfg.no_rng);
 	assert_int_equal(cfg.nr_shares, 1);

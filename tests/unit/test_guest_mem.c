@@ -4,6 +4,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "vmm/guest_mem.h"
@@ -89,6 +91,38 @@ static void gpa_of_inverts_ptr(void **state)
 	assert_true(gm_gpa_of(&gm, &gm) == UINT64_MAX);
 }
 
+static void load_file_maps_or_copies(void **state)
+{
+	char path[] = "/tmp/sardine-unit-XXXXXX";
+	uint8_t data[3 * 4096 + 100];
+	const uint8_t *p;
+	int fd;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (uint8_t)(i * 7 + 1);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
+	unlink(path);
+
+	/* Aligned: mapped; only len bytes show, the rest of the page is 0. */
+	assert_int_equal(gm_load_file(&gm, fd, 4096, 0x100000, 4096 + 50), 0);
+	p = gm_ptr(&gm, 0x100000, 8192);
+	assert_memory_equal(p, data + 4096, 4096 + 50);
+	assert_int_equal(p[4096 + 50], 0);
+	/* Writes stay private: the file is not changed. */
+	((uint8_t *)gm_ptr(&gm, 0x100000, 1))[0] ^= 0xff;
+	assert_int_equal(pread(fd, (uint8_t[1]){ 0 }, 1, 4096), 1);
+	/* Unaligned: copied. */
+	assert_int_equal(gm_load_file(&gm, fd, 100, 0x200010, 5000), 0);
+	assert_memory_equal(gm_ptr(&gm, 0x200010, 5000), data + 100, 5000);
+	/* Outside RAM or past the file's end: errors, nothing mapped. */
+	assert_int_equal(gm_load_file(&gm, fd, 0, (48 << 20) - 4096, 8192), -ERANGE);
+	assert_int_equal(gm_load_file(&gm, fd, 3 * 4096 + 1, 0x300001, 4096), -EIO);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -97,6 +131,7 @@ int main(void)
 		cmocka_unit_test(read_write_round_trip),
 		cmocka_unit_test(iov_rejects_holes_and_overflow),
 		cmocka_unit_test(gpa_of_inverts_ptr),
+		cmocka_unit_test(load_file_maps_or_copies),
 	};
 
 	return cmocka_run_group_tests(tests, setup_split, teardown);

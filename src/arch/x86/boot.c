@@ -135,29 +135,6 @@ unsigned int x86_build_e820(const struct guest_mem *gm, struct boot_e820_entry *
 	return n;
 }
 
-int x86_read_to_guest(const struct guest_mem *gm, int fd, uint64_t off, uint64_t gpa,
-		      uint64_t len)
-{
-	uint8_t *dst = gm_ptr(gm, gpa, len);
-
-	if (!dst)
-		return -ERANGE;
-	while (len) {
-		ssize_t n = pread(fd, dst, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO; /* file shrank under us */
-		dst += n;
-		off += (uint64_t)n;
-		len -= (uint64_t)n;
-	}
-	return 0;
-}
-
 int x86_load_initrd(const struct guest_mem *gm, const char *path, uint64_t min, uint64_t max_end,
 		    uint64_t *gpa, uint64_t *size)
 {
@@ -188,7 +165,7 @@ int x86_load_initrd(const struct guest_mem *gm, const char *path, uint64_t min, 
 		ret = -EFBIG;
 		goto out;
 	}
-	ret = x86_read_to_guest(gm, fd, 0, addr, *size);
+	ret = gm_load_file(gm, fd, 0, addr, *size);
 	if (ret)
 		log_error("cannot read initrd %s: %s", path, strerror(-ret));
 	*gpa = addr;
@@ -252,7 +229,7 @@ int x86_load_bzimage(struct vm *vm, const char *kernel, const char *initrd, cons
 	fd = open(kernel, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	ret = x86_read_to_guest(&vm->mem, fd, setup_size, load_addr, file_size - setup_size);
+	ret = gm_load_file(&vm->mem, fd, setup_size, load_addr, file_size - setup_size);
 	close(fd);
 	if (ret) {
 		log_error("cannot load kernel %s: %s", kernel, strerror(-ret));

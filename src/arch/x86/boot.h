@@ -40,8 +40,4 @@ int x86_load_pvh(struct vm *vm, const char *kernel, const char *initrd, const ch
 int x86_load_initrd(const struct guest_mem *gm, const char *path, uint64_t min, uint64_t max_end,
 		    uint64_t *gpa, uint64_t *size);
 
-/* pread() the whole [off, off+len) of fd into guest memory at gpa. */
-int x86_read_to_guest(const struct guest_mem *gm, int fd, uint64_t off, uint64_t gpa,
-		      uint64_t len);
-
 #endif

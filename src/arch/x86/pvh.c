@@ -222,7 +222,7 @@ static int load_segments(struct vm *vm, const struct elf_image *img, uint64_t *e
 		dst = gm_ptr(&vm->mem, p->p_paddr, p->p_memsz);
 		if (!dst || p->p_paddr < X86_HIGH_MEM_ADDR)
 			return -ERANGE;
-		ret = x86_read_to_guest(&vm->mem, img->fd, p->p_offset, p->p_paddr, p->p_filesz);
+		ret = gm_load_file(&vm->mem, img->fd, p->p_offset, p->p_paddr, p->p_filesz);
 		if (ret)
 			return ret;
 		memset(dst + p->p_filesz, 0, p->p_memsz - p->p_filesz);

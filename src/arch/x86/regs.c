@@ -100,26 +100,28 @@ static int setup_msrs(struct vcpu *vcpu)
 		{ MSR_MTRR_DEF_TYPE, MTRR_ENABLE_WB },
 	};
 	const unsigned int n = sizeof(boot_msrs) / sizeof(boot_msrs[0]);
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[sizeof(boot_msrs) / sizeof(boot_msrs[0])];
-	} msrs;
+	struct kvm_msrs *msrs = calloc(1, sizeof(*msrs) + n * sizeof(msrs->entries[0]));
 	int ret;
 
-	memset(&msrs, 0, sizeof(msrs));
+	if (!msrs)
+		return -ENOMEM;
 	for (unsigned int i = 0; i < n; i++) {
-		msrs.e[i].index = boot_msrs[i].index;
-		msrs.e[i].data = boot_msrs[i].value;
+		msrs->entries[i].index = boot_msrs[i].index;
+		msrs->entries[i].data = boot_msrs[i].value;
 	}
-	msrs.hdr.nmsrs = n;
-	ret = ioctl(vcpu->fd, KVM_SET_MSRS, &msrs);
-	if (ret < 0)
-		return -errno;
-	/* KVM stops at the first MSR it refuses; the rest are best effort
-	 * (a KVM without MTRR emulation still boots Linux). */
-	if ((unsigned int)ret < n)
-		log_debug("KVM refused MSR %#x", msrs.e[ret].index);
-	return 0;
+	msrs->nmsrs = n;
+	ret = ioctl(vcpu->fd, KVM_SET_MSRS, msrs);
+	if (ret < 0) {
+		ret = -errno;
+	} else {
+		/* KVM stops at the first MSR it refuses; the rest are best
+		 * effort (a KVM without MTRR emulation still boots Linux). */
+		if ((unsigned int)ret < n)
+			log_debug("KVM refused MSR %#x", msrs->entries[ret].index);
+		ret = 0;
+	}
+	free(msrs);
+	return ret;
 }
 
 static int setup_lapic(struct vcpu *vcpu)
