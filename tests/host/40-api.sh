@@ -45,7 +45,7 @@ serve_start() {
 	local log=$1
 	shift
 	: >"$log"
-	"$SARDINE" serve "$@" >"$log" 2>&1 </dev/null &
+	setsid "$SARDINE" serve "$@" >"$log" 2>&1 </dev/null &
 	SERVE_PID=$!
 	BG_PIDS+=("$SERVE_PID")
 }
@@ -55,7 +55,7 @@ run_start() {
 	local log=$1
 	shift
 	: >"$log"
-	"$SARDINE" run "$@" >"$log" 2>&1 </dev/null &
+	setsid "$SARDINE" run "$@" >"$log" 2>&1 </dev/null &
 	RUN_PID=$!
 	BG_PIDS+=("$RUN_PID")
 }

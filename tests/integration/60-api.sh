@@ -226,7 +226,7 @@ test_running_guest_through_the_api() {
 	[ ! -e "$sock" ] || fail "socket left behind" || return 1
 
 	# vm.info's config boots an identical VM.
-	timeout --kill-after=10 "$GUEST_TIMEOUT" "$SARDINE" run --config "$T/api1.json" --name api2 \
+	setsid timeout --kill-after=10 "$GUEST_TIMEOUT" "$SARDINE" run --config "$T/api1.json" --name api2 \
 		>"$log2" 2>&1 </dev/null &
 	GUEST_PID=$!
 	BG_PIDS+=("$GUEST_PID")
@@ -246,7 +246,7 @@ test_running_guest_through_the_api() {
 
 test_serve_flow_with_curl_alone() {
 	local sock=$T/serve.sock log=$T/log rc i pid cfg
-	timeout --kill-after=10 "$GUEST_TIMEOUT" "$SARDINE" serve --api-socket "$sock" \
+	setsid timeout --kill-after=10 "$GUEST_TIMEOUT" "$SARDINE" serve --api-socket "$sock" \
 		>"$log" 2>&1 </dev/null &
 	pid=$!
 	BG_PIDS+=("$pid")
