@@ -2,7 +2,21 @@
 #ifndef SARDINE_CLI_H
 #define SARDINE_CLI_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 int cli_run(int argc, char **argv);
+int cli_serve(int argc, char **argv);
+int cli_list(int argc, char **argv);
+int cli_console(int argc, char **argv);
+/* info, counters, pause, resume, shutdown, reboot, power-button, boot,
+ * delete, stop: argv[0] is the command. */
+bool cli_is_ctl(const char *cmd);
+int cli_ctl(int argc, char **argv);
+
+/* NAME (a VM's name) or a socket path -> the API socket's path; on error
+ * says why and returns the exit status. */
+int cli_target_path(const char *target, char *path, size_t len);
 
 /* One-line error to stderr, "sardine: error: ...". */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

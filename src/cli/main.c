@@ -10,6 +10,16 @@ static const char usage[] =
 	"\n"
 	"commands:\n"
 	"  run       boot a VM (sardine run --help for its options)\n"
+	"  serve     wait for a VM to be created and booted over the API (docs/api.md)\n"
+	"  list [--json]           the VMs running here: name, state, vCPUs, memory, uptime, pid\n"
+	"  info NAME               a VM's state and configuration (VmInfo JSON)\n"
+	"  counters NAME           a VM's device and vCPU counters (JSON)\n"
+	"  pause|resume NAME       stop and continue a VM's vCPUs and devices\n"
+	"  shutdown|reboot NAME    stop the VM (its sardine stays) / restart it\n"
+	"  power-button NAME       press the ACPI power button\n"
+	"  boot|delete NAME        boot a created VM / forget it\n"
+	"  stop NAME               shut the VM down and end its sardine process\n"
+	"  console NAME            attach to a VM started with --console socket\n"
 	"\n"
 	"  --help     this text\n"
 	"  --version  print the version\n";
@@ -31,6 +41,14 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cli_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "serve") == 0)
+		return cli_serve(argc - 1, argv + 1);
+	if (strcmp(argv[1], "list") == 0)
+		return cli_list(argc - 1, argv + 1);
+	if (strcmp(argv[1], "console") == 0)
+		return cli_console(argc - 1, argv + 1);
+	if (cli_is_ctl(argv[1]))
+		return cli_ctl(argc - 1, argv + 1);
 	cli_error("unknown command '%s' (see sardine --help)", argv[1]);
 	return EXIT_USAGE;
 }

@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "api/vmconfig.h"
 #include "cli/cli.h"
 #include "vmm/config.h"
 #include "vmm/log.h"
@@ -32,7 +34,10 @@ static const char run_usage[] =
 	"  --console serial|virtio|socket|none\n"
 	"                     where the guest console goes (default serial: COM1 on stdio)\n"
 	"  --name NAME        the VM's name (default: generated)\n"
-	"  --api-socket PATH  serve the REST API on this Unix socket\n"
+	"  --api-socket PATH  serve the REST API on this Unix socket (default:\n"
+	"                     a socket named after the VM, see sardine list; none: no API)\n"
+	"  --config FILE      the VM from a VmConfig JSON file (what vm.info returns);\n"
+	"                     only --name, --api-socket, --no-reboot, --log-level go with it\n"
 	"  --no-reboot        exit when the guest reboots\n"
 	"  --no-merge         do not offer guest RAM to KSM\n"
 	"  --no-rng           no virtio-rng entropy device\n"
@@ -61,6 +66,7 @@ enum {
 	OPT_NAME,
 	OPT_API_SOCKET,
 	OPT_LOG_LEVEL,
+	OPT_CONFIG,
 	OPT_HELP,
 };
 
@@ -81,6 +87,7 @@ static const struct option run_options[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "api-socket", required_argument, NULL, OPT_API_SOCKET },
 	{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ NULL, 0, NULL, 0 },
 };
@@ -193,9 +200,49 @@ static int use_default_guest(struct vm_config *cfg)
 	return 0;
 }
 
+static const char *option_name(int opt)
+{
+	for (const struct option *o = run_options; o->name; o++)
+		if (o->val == opt)
+			return o->name;
+	return "?";
+}
+
+/* Options that describe the VM itself: a --config file does that. */
+static bool describes_vm(int opt)
+{
+	return opt != OPT_NAME && opt != OPT_API_SOCKET && opt != OPT_NO_REBOOT &&
+	       opt != OPT_LOG_LEVEL && opt != OPT_CONFIG;
+}
+
+/* --config FILE: the VM from the file, the VMM's own options from the
+ * command line (already in cfg). */
+static int load_config(struct vm_config *cfg, const char *file, const char *vm_option)
+{
+	struct vm_config from_file;
+	char err[320];
+
+	if (vm_option) {
+		cli_error("--config describes the whole VM: --%s cannot go with it", vm_option);
+		return -EINVAL;
+	}
+	if (vmconfig_load(file, &from_file, err, sizeof(err))) {
+		cli_error("--config %s", err);
+		return -EINVAL;
+	}
+	strcpy(from_file.name, cfg->name);
+	from_file.api_socket = cfg->api_socket;
+	from_file.no_reboot = cfg->no_reboot;
+	cfg->api_socket = NULL;
+	config_free(cfg);
+	*cfg = from_file;
+	return 0;
+}
+
 int cli_run(int argc, char **argv)
 {
 	struct vm_config cfg;
+	const char *config_file = NULL, *vm_option = NULL;
 	int opt, status;
 
 	config_init_defaults(&cfg);
@@ -214,10 +261,20 @@ int cli_run(int argc, char **argv)
 			config_free(&cfg);
 			return EXIT_USAGE;
 		}
+		if (opt == OPT_CONFIG) {
+			config_file = optarg;
+			continue;
+		}
+		if (describes_vm(opt) && !vm_option)
+			vm_option = option_name(opt);
 		if (parse_option(&cfg, opt, optarg)) {
 			config_free(&cfg);
 			return EXIT_USAGE;
 		}
+	}
+	if (config_file && load_config(&cfg, config_file, vm_option)) {
+		config_free(&cfg);
+		return EXIT_USAGE;
 	}
 	if (optind < argc) {
 		cli_error("unexpected argument '%s' (see sardine run --help)", argv[optind]);
@@ -233,11 +290,11 @@ int cli_run(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (!cfg.kernel && use_default_guest(&cfg)) {
+	if (!config_file && !cfg.kernel && use_default_guest(&cfg)) {
 		config_free(&cfg);
 		return EXIT_USAGE;
 	}
-	if (!cfg.cmdline &&
+	if (!config_file && !cfg.cmdline &&
 	    set_string(&cfg.cmdline, cfg.console == CONSOLE_VIRTIO ? "console=hvc0" : "console=ttyS0")) {
 		config_free(&cfg);
 		return EXIT_VM_ERROR;

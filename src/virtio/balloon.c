@@ -333,7 +333,25 @@ static void balloon_destroy(struct virtio_dev *d)
 	free(b);
 }
 
+/* vm.pause: the statistics timer (which hands a buffer back to the guest
+ * and, in auto mode, resizes the balloon) waits; the transport has stopped
+ * the queues.  A period missed while paused fires once at resume. */
+static void balloon_pause(struct virtio_dev *d)
+{
+	event_loop_del(virtio_queue_loop(d, 0), to_balloon(d)->timer_fd); /* waits for it */
+}
+
+static void balloon_resume(struct virtio_dev *d)
+{
+	struct virtio_balloon *b = to_balloon(d);
+
+	if (event_loop_add(virtio_queue_loop(d, 0), b->timer_fd, EPOLLIN, on_stats_timer, b))
+		log_warn("%s: statistics timer lost at resume", d->name);
+}
+
 static const struct virtio_dev_ops balloon_ops = {
+	.pause = balloon_pause,
+	.resume = balloon_resume,
 	.config_read = balloon_config_read,
 	.config_write = balloon_config_write,
 	.activate = balloon_activate,

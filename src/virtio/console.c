@@ -163,9 +163,31 @@ static void vcon_destroy(struct virtio_dev *d)
 	free(c);
 }
 
+/* vm.pause: input stops reaching guest memory (it stays buffered, and
+ * the console stops reading once the buffer is full); the transport has
+ * stopped the queues.  On resume, one look catches up with what came. */
+static void vcon_pause(struct virtio_dev *d)
+{
+	struct virtio_console *c = (struct virtio_console *)d;
+
+	event_loop_del(virtio_queue_loop(d, RXQ), c->input_fd); /* waits for on_input */
+}
+
+static void vcon_resume(struct virtio_dev *d)
+{
+	struct virtio_console *c = (struct virtio_console *)d;
+	uint64_t one = 1;
+
+	if (event_loop_add(virtio_queue_loop(d, RXQ), c->input_fd, EPOLLIN, on_input, c) == 0 &&
+	    write(c->input_fd, &one, sizeof(one)) < 0)
+		log_debug("input eventfd: %s", strerror(errno));
+}
+
 static const struct virtio_dev_ops console_ops = {
 	.activate = vcon_activate,
 	.reset = vcon_reset,
+	.pause = vcon_pause,
+	.resume = vcon_resume,
 	.queue_notify = vcon_queue_notify,
 	.destroy = vcon_destroy,
 };

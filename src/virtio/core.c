@@ -91,6 +91,20 @@ void virtio_notify_config(struct virtio_dev *d)
 	d->transport->ops->notify_config(d);
 }
 
+void virtio_dev_pause(struct virtio_dev *d)
+{
+	d->transport->ops->pause(d);
+	if (d->ops->pause)
+		d->ops->pause(d);
+}
+
+void virtio_dev_resume(struct virtio_dev *d)
+{
+	if (d->ops->resume)
+		d->ops->resume(d);
+	d->transport->ops->resume(d);
+}
+
 void virtio_set_broken(struct virtio_dev *d, const char *why)
 {
 	if (__atomic_exchange_n(&d->broken, true, __ATOMIC_ACQ_REL))

@@ -71,6 +71,7 @@ struct virtio_pci {
 	struct kick *kicks;
 	uint64_t notify_addr; /* where the ioeventfds are, 0: none */
 	bool running;         /* kick handlers are in the I/O loops */
+	bool resume_running;  /* vm.pause stopped them: start them at resume */
 };
 
 #define ISR_QUEUE 1
@@ -491,10 +492,36 @@ static void pci_destroy(struct virtio_dev *d)
 	d->transport = NULL;
 }
 
+/* vm.pause: the vCPUs are parked, so no register access races with this;
+ * the lock is taken all the same.  Kicks that arrive meanwhile stay counted
+ * in their eventfds, and start_queues() catches up with every queue. */
+static void pci_pause(struct virtio_dev *d)
+{
+	struct virtio_pci *vp = vp_of(d);
+
+	pthread_mutex_lock(&vp->lock);
+	vp->resume_running = vp->running;
+	stop_queues(vp); /* waits for a queue_notify in progress */
+	pthread_mutex_unlock(&vp->lock);
+}
+
+static void pci_resume(struct virtio_dev *d)
+{
+	struct virtio_pci *vp = vp_of(d);
+
+	pthread_mutex_lock(&vp->lock);
+	if (vp->resume_running && !vp->running)
+		start_queues(vp);
+	vp->resume_running = false;
+	pthread_mutex_unlock(&vp->lock);
+}
+
 static const struct virtio_transport_ops transport_ops = {
 	.notify_queue = pci_notify_queue,
 	.notify_config = pci_notify_config,
 	.destroy = pci_destroy,
+	.pause = pci_pause,
+	.resume = pci_resume,
 };
 
 static uint32_t class_of(uint16_t type)

@@ -8,6 +8,9 @@ struct virtio_transport_ops {
 	void (*notify_queue)(struct virtio_dev *d, unsigned int q);
 	void (*notify_config)(struct virtio_dev *d);
 	void (*destroy)(struct virtio_dev *d);
+	/* Stop / restart delivering queue kicks to the device (vm.pause). */
+	void (*pause)(struct virtio_dev *d);
+	void (*resume)(struct virtio_dev *d);
 };
 
 struct virtio_transport {

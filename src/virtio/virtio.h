@@ -60,6 +60,13 @@ struct virtio_dev_ops {
 	void (*reset)(struct virtio_dev *d);
 	/* The driver kicked queue q; runs on the queue's I/O thread. */
 	void (*queue_notify)(struct virtio_dev *d, unsigned int q);
+	/* Optional, for vm.pause.  pause() is called once queue kicks have
+	 * stopped (no queue_notify runs any more): return when no request
+	 * is in flight and nothing else (a TAP, a timer, a host socket) will
+	 * touch guest memory or raise an interrupt until resume().  NULL: the
+	 * device does all its work inside queue_notify. */
+	void (*pause)(struct virtio_dev *d);
+	void (*resume)(struct virtio_dev *d);
 	void (*destroy)(struct virtio_dev *d);
 };
 
@@ -110,6 +117,10 @@ void virtio_notify_config(struct virtio_dev *d);
 /* The guest broke the protocol: log once (rate limited), mark the device
  * NEEDS_RESET, stop touching its rings.  sardine keeps running. */
 void virtio_set_broken(struct virtio_dev *d, const char *why);
+/* vm.pause/vm.resume: stop taking queue kicks and let the device finish
+ * (see ops->pause), then start again. */
+void virtio_dev_pause(struct virtio_dev *d);
+void virtio_dev_resume(struct virtio_dev *d);
 /* Runs fn on the I/O thread serving queue q and waits for it. */
 struct event_loop *virtio_queue_loop(struct virtio_dev *d, unsigned int q);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "vmm/event_loop.h"
@@ -120,6 +121,9 @@ static void on_stdin(void *opaque, uint32_t events)
 			con->in_registered = false;
 		}
 		pthread_mutex_unlock(&con->lock);
+		/* A socket console's peer hung up: wait for the next one. */
+		if (con->in_eof && con->peer)
+			console_detach(con);
 		return;
 	}
 	if (con->in_tty)
@@ -174,6 +178,7 @@ int console_init(struct console *con, int in_fd, int out_fd, struct event_loop *
 	con->out_fd = out_fd;
 	con->loop = loop;
 	pthread_mutex_init(&con->lock, NULL);
+	pthread_mutex_init(&con->out_lock, NULL);
 	con->kick_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (con->kick_fd < 0)
 		return -errno;
@@ -202,14 +207,17 @@ int console_init(struct console *con, int in_fd, int out_fd, struct event_loop *
 
 void console_destroy(struct console *con)
 {
+	console_detach(con);
 	if (con->in_registered)
 		event_loop_del(con->loop, con->in_fd);
 	if (con->kick_fd >= 0) {
 		event_loop_del(con->loop, con->kick_fd);
 		close(con->kick_fd);
 	}
-	console_restore(con);
+	if (con->in_tty) /* the terminal is the stdio console's to restore */
+		console_restore(con);
 	pthread_mutex_destroy(&con->lock);
+	pthread_mutex_destroy(&con->out_lock);
 }
 
 void console_set_sink(struct console *con, const struct console_sink *sink)
@@ -230,10 +238,33 @@ void console_set_quit(struct console *con, void (*on_quit)(void *), void *opaque
 	con->quit_opaque = opaque;
 }
 
+/* To a socket console's peer: never blocks (the caller may be a vCPU);
+ * what the peer is too slow to take is dropped. */
+static void write_peer(struct console *con, const uint8_t *p, size_t len)
+{
+	pthread_mutex_lock(&con->out_lock);
+	while (len && con->out_fd >= 0) {
+		ssize_t n = send(con->out_fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		p += n;
+		len -= (size_t)n;
+	}
+	pthread_mutex_unlock(&con->out_lock);
+}
+
 void console_write(struct console *con, const void *buf, size_t len)
 {
 	const uint8_t *p = buf;
 
+	/* on_detach marks a socket console; it is set before the guest runs. */
+	if (con->on_detach) {
+		write_peer(con, p, len);
+		return;
+	}
 	while (len) {
 		ssize_t n = write(con->out_fd, p, len);
 
@@ -247,6 +278,63 @@ void console_write(struct console *con, const void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+}
+
+void console_set_detach(struct console *con, void (*on_detach)(void *, int), void *opaque)
+{
+	con->on_detach = on_detach;
+	con->detach_opaque = opaque;
+}
+
+int console_attach(struct console *con, int fd)
+{
+	int ret;
+
+	pthread_mutex_lock(&con->lock);
+	if (con->peer) {
+		pthread_mutex_unlock(&con->lock);
+		return -EBUSY;
+	}
+	con->in_fd = fd;
+	con->in_eof = false;
+	con->in_paused = false;
+	con->escape_pending = false;
+	ret = event_loop_add(con->loop, fd, EPOLLIN, on_stdin, con);
+	if (ret) {
+		con->in_fd = -1;
+		pthread_mutex_unlock(&con->lock);
+		return ret;
+	}
+	con->in_registered = true;
+	con->peer = true;
+	pthread_mutex_lock(&con->out_lock);
+	con->out_fd = fd;
+	pthread_mutex_unlock(&con->out_lock);
+	pthread_mutex_unlock(&con->lock);
+	return 0;
+}
+
+void console_detach(struct console *con)
+{
+	int fd;
+
+	pthread_mutex_lock(&con->lock);
+	if (!con->peer) {
+		pthread_mutex_unlock(&con->lock);
+		return;
+	}
+	fd = con->in_fd;
+	if (con->in_registered)
+		event_loop_del(con->loop, fd);
+	con->in_registered = false;
+	con->in_fd = -1;
+	con->peer = false;
+	con->pending_len = 0; /* typed by the peer that left */
+	pthread_mutex_lock(&con->out_lock);
+	con->out_fd = -1;
+	pthread_mutex_unlock(&con->out_lock);
+	pthread_mutex_unlock(&con->lock);
+	con->on_detach(con->detach_opaque, fd);
 }
 
 void console_kick(struct console *con)

@@ -4,7 +4,12 @@
  * Ctrl-A x quits, as in QEMU (Ctrl-A Ctrl-A sends a literal Ctrl-A).  On a
  * pipe or a file, bytes pass through untouched.  Input is delivered to a
  * sink (the UART or virtio-console) with back-pressure: when the sink is full
- * the console stops reading stdin until the sink calls console_kick(). */
+ * the console stops reading stdin until the sink calls console_kick().
+ *
+ * The same console serves a Unix socket (--console socket): initialised
+ * with no descriptors, a peer is attached and detached at run time
+ * (console_attach); its output never blocks the guest (what the peer does
+ * not read is dropped) and its EOF detaches it. */
 #ifndef SARDINE_CONSOLE_H
 #define SARDINE_CONSOLE_H
 
@@ -41,6 +46,11 @@ struct console {
 	void *quit_opaque;
 	uint8_t pending[4096]; /* read from stdin, not yet taken by the sink */
 	size_t pending_len;
+	/* The socket console's peer (console_attach). */
+	bool peer;
+	pthread_mutex_t out_lock; /* out_fd against writers, while a peer swaps */
+	void (*on_detach)(void *opaque, int fd);
+	void *detach_opaque;
 };
 
 int console_init(struct console *con, int in_fd, int out_fd, struct event_loop *loop);
@@ -51,6 +61,13 @@ void console_set_quit(struct console *con, void (*on_quit)(void *), void *opaque
 void console_write(struct console *con, const void *buf, size_t len);
 /* The sink has room: deliver what is pending (from any thread). */
 void console_kick(struct console *con);
+/* Socket console: con was initialised with -1, -1 and given on_detach
+ * before the guest runs.  The peer's fd is both input and output until it
+ * hangs up; then on_detach(opaque, fd) runs on the console's loop and owns
+ * fd.  console_attach() returns -EBUSY while a peer is attached. */
+void console_set_detach(struct console *con, void (*on_detach)(void *, int), void *opaque);
+int console_attach(struct console *con, int fd);
+void console_detach(struct console *con);
 /* Put the terminal back the way sardine found it. */
 void console_restore(struct console *con);
 

@@ -1,6 +1,14 @@
-/* Runs one VM from a configuration to its end: KVM, console, signals, the
- * control loop, and reboots (a reboot builds a fresh VM from the same
- * configuration).  Returns the process exit status. */
+/* The VMM process: a context that outlives VMs.  It owns KVM, the control
+ * event loop (sardine's main thread), signals, the consoles and the API
+ * socket; a VM is built from the configuration at boot and torn down at
+ * shutdown, reboot (then built again) or delete.
+ *
+ *   sardine run    starts with a configuration and boots it at once; the
+ *                  process ends when the guest powers off (or fails).
+ *   sardine serve  starts with no VM and waits for vm.create and vm.boot;
+ *                  only vmm.shutdown or a signal ends it.
+ * Both serve the REST API on a socket (see api/socket.h for names and
+ * paths) unless the socket is "none".  Returns the process exit status. */
 #ifndef SARDINE_RUNNER_H
 #define SARDINE_RUNNER_H
 
@@ -11,6 +19,9 @@
 #define EXIT_VM_ERROR 1
 #define EXIT_USAGE 2
 
+/* cfg->name ("": generated) and cfg->api_socket (NULL: the default path,
+ * "none": no API) name the VM and its socket. */
 int vmm_run(const struct vm_config *cfg);
+int vmm_serve(const char *name, const char *api_socket);
 
 #endif

@@ -41,6 +41,7 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
 	int ret;
 
 	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->stats_fd = -1;
 	vcpu->vm = vm;
 	vcpu->id = id;
 	vcpu->fd = ioctl(vm->fd, KVM_CREATE_VCPU, (unsigned long)id);
@@ -60,6 +61,7 @@ int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id)
 	ret = arch_vcpu_init(vcpu);
 	if (ret)
 		goto err_run;
+	vcpu->stats_fd = vm->kvm->has_binary_stats ? ioctl(vcpu->fd, KVM_GET_STATS_FD, NULL) : -1;
 	return 0;
 
 err_run:
@@ -77,8 +79,11 @@ void vcpu_destroy(struct vcpu *vcpu)
 		munmap(vcpu->run, vcpu->vm->kvm->run_mmap_size);
 	if (vcpu->fd >= 0)
 		close(vcpu->fd);
+	if (vcpu->stats_fd >= 0)
+		close(vcpu->stats_fd);
 	vcpu->run = NULL;
 	vcpu->fd = -1;
+	vcpu->stats_fd = -1;
 }
 
 static void handle_io(struct vcpu *vcpu)

@@ -29,6 +29,11 @@ struct vcpu {
 	pthread_t thread;
 	bool started;
 	uint64_t stats[VCPU_STAT_NR];
+	/* KVM's binary statistics (KVM_GET_STATS_FD), -1 without.  Opened
+	 * here because the ioctl waits for the vCPU to leave KVM_RUN, which
+	 * a vCPU waiting for its start-up IPI never does; reading it later
+	 * (vm.counters) needs no lock. */
+	int stats_fd;
 };
 
 int vcpu_create(struct vcpu *vcpu, struct vm *vm, unsigned int id);

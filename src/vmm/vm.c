@@ -255,6 +255,89 @@ void vm_request_exit(struct vm *vm, enum vm_exit reason)
 		log_debug("exit eventfd: %s", strerror(errno));
 }
 
+#define PAUSE_TIMEOUT_S 5
+
+/* Parks every vCPU: each sees pause_requested when it leaves KVM_RUN (the
+ * kick makes it leave), counts itself in nr_parked and waits. */
+static int park_vcpus(struct vm *vm)
+{
+	struct timespec deadline;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += PAUSE_TIMEOUT_S;
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->pause_requested = true;
+	pthread_mutex_unlock(&vm->pause_lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->pause_lock);
+	while (vm->nr_parked < vm->nr_vcpus && vm_exit_reason(vm) == VM_EXIT_NONE && !ret)
+		ret = pthread_cond_timedwait(&vm->pause_cond, &vm->pause_lock, &deadline);
+	if (vm->nr_parked < vm->nr_vcpus) {
+		ret = vm_exit_reason(vm) != VM_EXIT_NONE ? -ESHUTDOWN : -ETIMEDOUT;
+		vm->pause_requested = false;
+		pthread_cond_broadcast(&vm->pause_cond);
+	} else {
+		ret = 0;
+	}
+	pthread_mutex_unlock(&vm->pause_lock);
+	return ret;
+}
+
+/* kvm-clock, read at the pause and written back at resume: the guest's
+ * clock then stops while it is paused instead of jumping ahead by the
+ * paused time at resume (which the guest would see as stalled CPUs).  The
+ * guest's wall clock lags the host's by the paused time afterwards, as
+ * after a suspend, until the guest corrects it (NTP). */
+static void save_clock(struct vm *vm)
+{
+	struct kvm_clock_data clock = { 0 };
+
+	vm->clock_saved = vm->kvm->has_adjust_clock && ioctl(vm->fd, KVM_GET_CLOCK, &clock) == 0;
+	vm->saved_clock = clock.clock;
+}
+
+static void restore_clock(struct vm *vm)
+{
+	struct kvm_clock_data clock = { .clock = vm->saved_clock };
+
+	if (vm->clock_saved && ioctl(vm->fd, KVM_SET_CLOCK, &clock) < 0)
+		log_warn("KVM_SET_CLOCK: %s; the guest clock jumps by the paused time",
+			 strerror(errno));
+	vm->clock_saved = false;
+}
+
+int vm_pause(struct vm *vm)
+{
+	int ret;
+
+	if (vm->paused)
+		return 0;
+	ret = park_vcpus(vm);
+	if (ret)
+		return ret;
+	save_clock(vm);
+	for (unsigned int i = 0; i < vm->nr_virtio; i++)
+		virtio_dev_pause(vm->virtio[i]);
+	vm->paused = true;
+	return 0;
+}
+
+void vm_resume(struct vm *vm)
+{
+	if (!vm->paused)
+		return;
+	for (unsigned int i = 0; i < vm->nr_virtio; i++)
+		virtio_dev_resume(vm->virtio[i]);
+	restore_clock(vm);
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->pause_requested = false;
+	pthread_cond_broadcast(&vm->pause_cond);
+	pthread_mutex_unlock(&vm->pause_lock);
+	vm->paused = false;
+}
+
 void vm_stop(struct vm *vm)
 {
 	vm_request_exit(vm, VM_EXIT_QUIT);

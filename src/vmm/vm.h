@@ -57,11 +57,17 @@ struct vm {
 	int exit_fd;         /* eventfd, readable once a stop was requested */
 	int exit_reason;     /* enum vm_exit; the first request wins */
 
-	/* Pause: vCPUs park on `pause_cond` while `paused` is set. */
+	/* Pause: vCPUs park on `pause_cond` while `pause_requested` is set. */
 	pthread_mutex_t pause_lock;
 	pthread_cond_t pause_cond;
 	bool pause_requested;
 	unsigned int nr_parked;
+	/* vm_pause()/vm_resume() (control thread only): vCPUs parked, device
+	 * queues stopped, and kvm-clock as it read at the pause, written back
+	 * at resume so that the paused time does not pass for the guest. */
+	bool paused;
+	bool clock_saved;
+	uint64_t saved_clock;
 
 	struct irq_router irq;
 	bool irq_ready;
@@ -86,6 +92,12 @@ int vm_start(struct vm *vm);
  * handlers run from the event loop.  The first reason sticks. */
 void vm_request_exit(struct vm *vm, enum vm_exit reason);
 enum vm_exit vm_exit_reason(const struct vm *vm);
+/* Pause every vCPU (parked outside KVM_RUN) and every device's queue
+ * processing, and hold the guest clock; resume undoes it.  From the control
+ * thread.  vm_pause() returns -ETIMEDOUT when a vCPU does not stop within
+ * seconds (the VM then keeps running), -ESHUTDOWN when the VM is ending. */
+int vm_pause(struct vm *vm);
+void vm_resume(struct vm *vm);
 /* Stops and joins every vCPU. */
 void vm_stop(struct vm *vm);
 void vm_destroy(struct vm *vm);

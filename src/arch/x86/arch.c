@@ -79,8 +79,10 @@ int arch_create_devices(struct vm *vm)
 {
 	int ret;
 
+	/* COM1 is the console on stdio (serial) or on a socket (socket). */
 	ret = uart_create(&vm->uart, vm, X86_COM1_PORT, X86_COM1_IRQ,
-			  vm->cfg->console == CONSOLE_SERIAL ? vm->console : NULL);
+			  vm->cfg->console == CONSOLE_SERIAL || vm->cfg->console == CONSOLE_SOCKET
+				  ? vm->console : NULL);
 	if (!ret)
 		ret = rtc_create(&vm->rtc, vm, X86_RTC_PORT);
 	if (!ret)

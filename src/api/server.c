@@ -1,0 +1,320 @@
+#define LOG_TAG "api"
+#include "api/server.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "vmm/log.h"
+
+#define MAX_CONNECTIONS 128   /* more wait in the listen backlog */
+#define IDLE_TIMEOUT_S 10     /* a client that stops talking is dropped */
+#define HEADER_MEMORY (32 * 1024) /* request line + headers per connection */
+#define STOP_WAIT_MS 1000
+/* A body over API_MAX_BODY is read and thrown away up to this much more,
+ * so that the client, still sending, gets its 413 rather than a reset
+ * connection; past that the connection is answered and closed at once. */
+#define DISCARD_MAX (8 << 20)
+
+struct request {
+	struct api_server *srv;
+	struct MHD_Connection *conn;
+	char *body;
+	size_t len;
+	bool answered; /* an early answer (413) is queued: ignore the rest */
+	bool too_big;  /* the body is being thrown away: answer 413 at its end */
+	size_t discarded;
+	bool queued;   /* handed to the control thread */
+	bool done;     /* the control thread has answered */
+	struct api_call call;
+	struct api_response resp;
+	struct request *next;
+};
+
+struct api_server {
+	struct MHD_Daemon *daemon;
+	int listen_fd;
+	int event_fd;
+	api_exec_fn exec;
+	void *opaque;
+	pthread_mutex_t lock; /* the queue, stopping, in_flight */
+	pthread_cond_t idle;
+	struct request *head, **tail;
+	bool stopping;
+	unsigned int in_flight; /* handed over and not yet completed */
+};
+
+static enum MHD_Result send_response(struct request *r)
+{
+	struct MHD_Response *mr;
+	enum MHD_Result ret;
+	const char *body = r->resp.body;
+	size_t len = body ? strlen(body) : 0;
+
+	mr = MHD_create_response_from_buffer(len, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
+	if (!mr)
+		return MHD_NO;
+	if (body)
+		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	ret = MHD_queue_response(r->conn, r->resp.status, mr);
+	MHD_destroy_response(mr);
+	return ret;
+}
+
+static enum MHD_Result send_error(struct request *r, unsigned int status, const char *msg)
+{
+	api_error(&r->resp, status, "%s", msg);
+	return send_response(r);
+}
+
+/* Hands the routed call to the control thread; the connection sleeps
+ * until api_server_dispatch() answers it.  Suspending before queueing
+ * means the resume can never come first. */
+static enum MHD_Result hand_over(struct api_server *srv, struct request *r)
+{
+	uint64_t one = 1;
+
+	pthread_mutex_lock(&srv->lock);
+	if (srv->stopping) {
+		pthread_mutex_unlock(&srv->lock);
+		return send_error(r, 503, "sardine is shutting down");
+	}
+	MHD_suspend_connection(r->conn);
+	r->queued = true;
+	srv->in_flight++;
+	*srv->tail = r;
+	srv->tail = &r->next;
+	pthread_mutex_unlock(&srv->lock);
+	if (write(srv->event_fd, &one, sizeof(one)) < 0)
+		log_debug("wake the control loop: %s", strerror(errno));
+	return MHD_YES;
+}
+
+/* The announced body length (libmicrohttpd has checked its syntax). */
+static unsigned long long content_length(struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	return cl ? strtoull(cl, NULL, 10) : 0;
+}
+
+static enum MHD_Result append_body(struct request *r, const char *data, size_t *size)
+{
+	char *grown;
+
+	if (r->too_big || *size > API_MAX_BODY - r->len) {
+		r->too_big = true;
+		r->discarded += *size;
+		*size = 0;
+		if (r->discarded <= DISCARD_MAX)
+			return MHD_YES;
+		r->answered = true;
+		return send_error(r, 413, "request body too large");
+	}
+	grown = realloc(r->body, r->len + *size + 1);
+	if (!grown)
+		return MHD_NO;
+	memcpy(grown + r->len, data, *size);
+	r->body = grown;
+	r->len += *size;
+	r->body[r->len] = '\0';
+	*size = 0;
+	return MHD_YES;
+}
+
+/* Called by libmicrohttpd: once when the headers are in, once per piece of
+ * body, once when the request is complete, and once more after a resume. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload, size_t *upload_size, void **con_cls)
+{
+	struct api_server *srv = cls;
+	struct request *r = *con_cls;
+
+	if (!r) {
+		r = calloc(1, sizeof(*r));
+		if (!r)
+			return MHD_NO;
+		r->srv = srv;
+		r->conn = conn;
+		*con_cls = r;
+		if (content_length(conn) > API_MAX_BODY + (unsigned long long)DISCARD_MAX) {
+			r->answered = true;
+			return send_error(r, 413, "request body too large");
+		}
+		return MHD_YES;
+	}
+	if (r->answered) {
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_size)
+		return append_body(r, upload, upload_size);
+	if (r->too_big)
+		return send_error(r, 413, "request body too large");
+	if (r->done)
+		return send_response(r);
+	if (api_route(method, url, r->body, r->len, &r->call, &r->resp))
+		return send_response(r);
+	return hand_over(srv, r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct api_server *srv = cls;
+	struct request *r = *con_cls;
+
+	if (!r)
+		return;
+	if (r->queued) {
+		pthread_mutex_lock(&srv->lock);
+		srv->in_flight--;
+		pthread_cond_broadcast(&srv->idle);
+		pthread_mutex_unlock(&srv->lock);
+	}
+	api_call_free(&r->call);
+	api_response_free(&r->resp);
+	free(r->body);
+	free(r);
+	*con_cls = NULL;
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+
+	if (!log_enabled(LOG_DEBUG))
+		return;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	msg[strcspn(msg, "\n")] = '\0';
+	log_debug("libmicrohttpd: %s", msg);
+}
+
+int api_server_start(struct api_server **out, int listen_fd, api_exec_fn exec, void *opaque)
+{
+	struct api_server *srv = calloc(1, sizeof(*srv));
+
+	if (!srv) {
+		close(listen_fd);
+		return -ENOMEM;
+	}
+	srv->listen_fd = listen_fd;
+	srv->exec = exec;
+	srv->opaque = opaque;
+	srv->tail = &srv->head;
+	pthread_mutex_init(&srv->lock, NULL);
+	pthread_cond_init(&srv->idle, NULL);
+	srv->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (srv->event_fd < 0) {
+		int ret = -errno;
+
+		close(listen_fd);
+		pthread_mutex_destroy(&srv->lock);
+		pthread_cond_destroy(&srv->idle);
+		free(srv);
+		return ret;
+	}
+	srv->daemon = MHD_start_daemon(
+		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+		NULL, NULL, on_request, srv,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+		MHD_OPTION_END);
+	if (!srv->daemon) {
+		log_error("cannot start the HTTP server (libmicrohttpd)");
+		close(srv->event_fd);
+		close(listen_fd);
+		pthread_mutex_destroy(&srv->lock);
+		pthread_cond_destroy(&srv->idle);
+		free(srv);
+		return -EIO;
+	}
+	*out = srv;
+	return 0;
+}
+
+int api_server_fd(const struct api_server *srv)
+{
+	return srv->event_fd;
+}
+
+static struct request *take_queue(struct api_server *srv)
+{
+	struct request *list;
+
+	pthread_mutex_lock(&srv->lock);
+	list = srv->head;
+	srv->head = NULL;
+	srv->tail = &srv->head;
+	pthread_mutex_unlock(&srv->lock);
+	return list;
+}
+
+void api_server_dispatch(struct api_server *srv)
+{
+	struct request *r, *next;
+	uint64_t v;
+
+	if (read(srv->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		log_debug("event: %s", strerror(errno));
+	for (r = take_queue(srv); r; r = next) {
+		next = r->next;
+		srv->exec(srv->opaque, &r->call, &r->resp);
+		r->done = true;
+		MHD_resume_connection(r->conn);
+	}
+}
+
+void api_server_stop(struct api_server *srv)
+{
+	struct request *r, *next;
+	struct timespec deadline;
+
+	if (!srv)
+		return;
+	pthread_mutex_lock(&srv->lock);
+	srv->stopping = true;
+	pthread_mutex_unlock(&srv->lock);
+	for (r = take_queue(srv); r; r = next) {
+		next = r->next;
+		api_error(&r->resp, 503, "sardine is shutting down");
+		r->done = true;
+		MHD_resume_connection(r->conn);
+	}
+	/* Let the answers given (vmm.shutdown's own) reach their clients. */
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_nsec += STOP_WAIT_MS * 1000000L;
+	deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+	deadline.tv_nsec %= 1000000000L;
+	pthread_mutex_lock(&srv->lock);
+	while (srv->in_flight &&
+	       pthread_cond_timedwait(&srv->idle, &srv->lock, &deadline) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&srv->lock);
+	/* Quiescing hands the listening socket back: then it is ours to
+	 * close; otherwise MHD_stop_daemon() closes it. */
+	if (MHD_quiesce_daemon(srv->daemon) == MHD_INVALID_SOCKET)
+		srv->listen_fd = -1;
+	MHD_stop_daemon(srv->daemon);
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	close(srv->event_fd);
+	pthread_mutex_destroy(&srv->lock);
+	pthread_cond_destroy(&srv->idle);
+	free(srv);
+}
