@@ -13,6 +13,7 @@
 #define SARDINE_API_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "vmm/config.h"
 
@@ -33,6 +34,8 @@ enum api_endpoint {
 	API_VM_POWER_BUTTON,
 	API_VM_DELETE,
 	API_VM_COUNTERS,
+	API_VM_RESIZE,        /* desired_balloon only */
+	API_VM_BALLOON_STATS, /* sardine's */
 	API_NR_ENDPOINTS,
 };
 
@@ -49,6 +52,7 @@ enum vm_state {
 struct api_call {
 	enum api_endpoint ep;
 	struct vm_config *cfg; /* vm.create: the new VM's configuration (owned) */
+	uint64_t desired_balloon; /* vm.resize: bytes */
 };
 
 /* What goes back: an HTTP status and a JSON body (or none, for 204). */

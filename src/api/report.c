@@ -10,7 +10,9 @@
 #include <json-c/json.h>
 #include <linux/kvm.h>
 
+#include "api/memory.h"
 #include "hw/uart.h"
+#include "virtio/balloon.h"
 #include "virtio/virtio.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -150,14 +152,22 @@ struct json_object *report_counters(struct vm *vm)
 	bool ok = doc != NULL;
 	char key[32];
 
-	for (unsigned int i = 0; ok && i < vm->nr_virtio; i++)
-		ok = add(doc, vm->virtio[i]->name, device_counters(vm->virtio[i]));
+	for (unsigned int i = 0; ok && i < vm->nr_virtio; i++) {
+		struct virtio_dev *d = vm->virtio[i];
+		struct json_object *o = device_counters(d);
+
+		if (o && virtio_is_balloon(d))
+			report_balloon_counters(o, d);
+		ok = add(doc, d->name, o);
+	}
 	if (ok && vm->uart)
 		ok = add(doc, "serial0", serial_counters(vm->uart));
 	for (unsigned int i = 0; ok && i < vm->nr_vcpus; i++) {
 		snprintf(key, sizeof(key), "vcpu%u", i);
 		ok = add(doc, key, vcpu_counters(vm, &vm->vcpus[i]));
 	}
+	if (ok)
+		ok = add(doc, "memory", report_process_memory("/proc/self"));
 	if (!ok) {
 		json_object_put(doc);
 		return NULL;

@@ -10,7 +10,8 @@ struct json_object;
  * Devices: requests, read_bytes, write_bytes, errors (what the device
  * counted); COM1: bytes each way; vCPUs: the exits sardine handled, by
  * reason, and KVM's own binary statistics ("kvm_" + KVM's name) where the
- * kernel has KVM_GET_STATS_FD. */
+ * kernel has KVM_GET_STATS_FD; the balloon adds its sizes and page counters;
+ * "memory": the VMM process's RSS and KSM figures (api/memory.h). */
 struct json_object *report_counters(struct vm *vm);
 
 #endif

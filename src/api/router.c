@@ -10,35 +10,44 @@
 
 #include <json-c/json.h>
 
+#include "api/memory.h"
 #include "api/vmconfig.h"
+
+enum body_kind {
+	BODY_NONE,   /* no body at all */
+	BODY_CONFIG, /* a VmConfig */
+	BODY_RESIZE, /* a VmResize */
+};
 
 struct endpoint {
 	const char *name;
 	const char *method;
-	bool takes_config; /* body: a VmConfig; else no body at all */
+	enum body_kind body;
 };
 
 /* Methods and paths as in cloud-hypervisor's OpenAPI description. */
 static const struct endpoint endpoints[API_NR_ENDPOINTS] = {
-	[API_VMM_PING] = { "vmm.ping", "GET", false },
-	[API_VMM_SHUTDOWN] = { "vmm.shutdown", "PUT", false },
-	[API_VM_CREATE] = { "vm.create", "PUT", true },
-	[API_VM_BOOT] = { "vm.boot", "PUT", false },
-	[API_VM_INFO] = { "vm.info", "GET", false },
-	[API_VM_PAUSE] = { "vm.pause", "PUT", false },
-	[API_VM_RESUME] = { "vm.resume", "PUT", false },
-	[API_VM_SHUTDOWN] = { "vm.shutdown", "PUT", false },
-	[API_VM_REBOOT] = { "vm.reboot", "PUT", false },
-	[API_VM_POWER_BUTTON] = { "vm.power-button", "PUT", false },
-	[API_VM_DELETE] = { "vm.delete", "PUT", false },
-	[API_VM_COUNTERS] = { "vm.counters", "GET", false },
+	[API_VMM_PING] = { "vmm.ping", "GET", BODY_NONE },
+	[API_VMM_SHUTDOWN] = { "vmm.shutdown", "PUT", BODY_NONE },
+	[API_VM_CREATE] = { "vm.create", "PUT", BODY_CONFIG },
+	[API_VM_BOOT] = { "vm.boot", "PUT", BODY_NONE },
+	[API_VM_INFO] = { "vm.info", "GET", BODY_NONE },
+	[API_VM_PAUSE] = { "vm.pause", "PUT", BODY_NONE },
+	[API_VM_RESUME] = { "vm.resume", "PUT", BODY_NONE },
+	[API_VM_SHUTDOWN] = { "vm.shutdown", "PUT", BODY_NONE },
+	[API_VM_REBOOT] = { "vm.reboot", "PUT", BODY_NONE },
+	[API_VM_POWER_BUTTON] = { "vm.power-button", "PUT", BODY_NONE },
+	[API_VM_DELETE] = { "vm.delete", "PUT", BODY_NONE },
+	[API_VM_COUNTERS] = { "vm.counters", "GET", BODY_NONE },
+	[API_VM_RESIZE] = { "vm.resize", "PUT", BODY_RESIZE },
+	/* sardine's: the balloon's sizes and the guest's statistics */
+	[API_VM_BALLOON_STATS] = { "vm.balloon-stats", "GET", BODY_NONE },
 };
 
 /* cloud-hypervisor endpoints sardine does not offer (yet): named in the
  * error so that a client learns it is not a typo. */
 static const char *const unsupported[] = {
-	"vm.balloon-stats", "vm.resize", "vm.resize-disk", "vm.resize-zone", "vm.add-device",
-	"vm.remove-device", "vm.add-disk", "vm.add-fs", "vm.add-generic-vhost-user",
+	"vm.resize-disk", "vm.resize-zone", "vm.add-device", "vm.remove-device", "vm.add-disk", "vm.add-fs", "vm.add-generic-vhost-user",
 	"vm.add-pmem", "vm.add-net", "vm.add-vsock", "vm.add-vdpa", "vm.add-user-device",
 	"vm.snapshot", "vm.coredump", "vm.nmi", "vm.restore", "vm.receive-migration",
 	"vm.send-migration",
@@ -159,6 +168,18 @@ static int parse_config(const char *body, size_t len, struct api_call *call,
 	return 0;
 }
 
+static int parse_resize(const char *body, size_t len, struct api_call *call,
+			struct api_response *resp)
+{
+	char err[256];
+
+	if (resize_parse(body, len, &call->desired_balloon, err, sizeof(err))) {
+		api_error(resp, 400, "vm.resize: %s", err);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int api_route(const char *method, const char *url, const char *body, size_t len,
 	      struct api_call *call, struct api_response *resp)
 {
@@ -182,8 +203,10 @@ int api_route(const char *method, const char *url, const char *body, size_t len,
 		return -EINVAL;
 	}
 	call->ep = (enum api_endpoint)i;
-	if (e->takes_config)
+	if (e->body == BODY_CONFIG)
 		return parse_config(body, len, call, resp) ? -EINVAL : 0;
+	if (e->body == BODY_RESIZE)
+		return parse_resize(body, len, call, resp);
 	if (len) {
 		api_error(resp, 400, "%s takes no request body", e->name);
 		return -EINVAL;
@@ -230,6 +253,12 @@ int api_check_state(enum api_endpoint ep, enum vm_state state, struct api_respon
 		else
 			api_error(resp, 404, "vm.resume: the VM is not booted");
 		return -EINVAL;
+	case API_VM_RESIZE:
+		/* Not booted: the next boot's size.  Paused: no interrupt now. */
+		if (state != VM_STATE_PAUSED)
+			return 0;
+		api_error(resp, 405, "vm.resize: the VM is paused (vm.resume it first)");
+		return -EINVAL;
 	case API_VM_PAUSE:
 	case API_VM_POWER_BUTTON:
 		if (state == VM_STATE_RUNNING)
@@ -237,7 +266,7 @@ int api_check_state(enum api_endpoint ep, enum vm_state state, struct api_respon
 		api_error(resp, 405, "%s: the VM is %s", name,
 			  state == VM_STATE_PAUSED ? "paused" : "not booted");
 		return -EINVAL;
-	default: /* shutdown, reboot, counters */
+	default: /* shutdown, reboot, counters, balloon-stats */
 		if (booted)
 			return 0;
 		api_error(resp, 405, "%s: the VM is not booted", name);

@@ -18,6 +18,16 @@ int cli_ctl(int argc, char **argv);
  * says why and returns the exit status. */
 int cli_target_path(const char *target, char *path, size_t len);
 
+struct api_reply;
+/* One API call to target's socket at path (body NULL or JSON); on failure
+ * says why (one line) and returns the exit status, else 0. */
+int cli_call(const char *target, const char *path, const char *method, const char *endpoint,
+	     const char *body, struct api_reply *reply);
+/* A JSON answer, pretty-printed to stdout; EXIT_VM_ERROR if it is not JSON. */
+int cli_print_json(const char *body);
+/* sardine balloon NAME SIZE|--stats */
+int cli_balloon(int argc, char **argv);
+
 /* One-line error to stderr, "sardine: error: ...". */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

@@ -1,6 +1,6 @@
 /* Commands that manage running VMs through their API sockets:
  *   sardine serve, list, info, pause, resume, shutdown, reboot,
- *   power-button, stop, counters.
+ *   power-button, stop, counters (balloon: cli/balloon.c).
  * NAME is a VM's name (its socket is DIR/NAME.sock, see api/socket.h) or
  * the path of an API socket (anything with a '/'). */
 #include <dirent.h>
@@ -49,12 +49,11 @@ int cli_target_path(const char *target, char *path, size_t len)
 	return 0;
 }
 
-/* One call; on failure says why (one line) and returns the exit status. */
-static int call(const char *target, const char *path, const char *method, const char *endpoint,
-		struct api_reply *reply)
+int cli_call(const char *target, const char *path, const char *method, const char *endpoint,
+	     const char *body, struct api_reply *reply)
 {
 	char err[320];
-	int ret = api_client_call(path, method, endpoint, NULL, reply, err, sizeof(err));
+	int ret = api_client_call(path, method, endpoint, body, reply, err, sizeof(err));
 
 	if (ret == -ENOENT) {
 		cli_error("no VM named '%s' (no socket %s)", target, path);
@@ -71,7 +70,7 @@ static int call(const char *target, const char *path, const char *method, const 
 	return 0;
 }
 
-static int print_json(const char *body)
+int cli_print_json(const char *body)
 {
 	struct json_object *doc = json_tokener_parse(body);
 
@@ -92,13 +91,13 @@ static int simple(const char *target, const char *method, const char *endpoint, 
 	struct api_reply reply;
 	int status = cli_target_path(target, path, sizeof(path));
 
-	if (status || (status = call(target, path, method, endpoint, &reply)))
+	if (status || (status = cli_call(target, path, method, endpoint, NULL, &reply)))
 		return status;
 	if (reply.status >= 300) {
 		cli_error("%s: %s", target, api_reply_error(&reply, msg, sizeof(msg)));
 		status = EXIT_VM_ERROR;
 	} else if (show) {
-		status = print_json(reply.body);
+		status = cli_print_json(reply.body);
 	}
 	api_reply_free(&reply);
 	return status;
@@ -112,7 +111,7 @@ static int stop(const char *target)
 	struct api_reply reply;
 	int status = cli_target_path(target, path, sizeof(path));
 
-	if (status || (status = call(target, path, "PUT", "vm.shutdown", &reply)))
+	if (status || (status = cli_call(target, path, "PUT", "vm.shutdown", NULL, &reply)))
 		return status;
 	if (reply.status >= 300 && reply.status != 404 && reply.status != 405) {
 		cli_error("%s: %s", target, api_reply_error(&reply, msg, sizeof(msg)));
@@ -120,7 +119,7 @@ static int stop(const char *target)
 		return EXIT_VM_ERROR;
 	}
 	api_reply_free(&reply);
-	if ((status = call(target, path, "PUT", "vmm.shutdown", &reply)))
+	if ((status = cli_call(target, path, "PUT", "vmm.shutdown", NULL, &reply)))
 		return status;
 	if (reply.status >= 300) {
 		cli_error("%s: %s", target, api_reply_error(&reply, msg, sizeof(msg)));

@@ -13,7 +13,9 @@ static const char usage[] =
 	"  serve     wait for a VM to be created and booted over the API (docs/api.md)\n"
 	"  list [--json]           the VMs running here: name, state, vCPUs, memory, uptime, pid\n"
 	"  info NAME               a VM's state and configuration (VmInfo JSON)\n"
-	"  counters NAME           a VM's device and vCPU counters (JSON)\n"
+	"  counters NAME           a VM's device, vCPU and memory counters (JSON)\n"
+	"  balloon NAME SIZE       ask the guest to give SIZE (K/M/G; bare: MiB) to its balloon\n"
+	"  balloon NAME --stats    the balloon's sizes and the guest's memory statistics (JSON)\n"
 	"  pause|resume NAME       stop and continue a VM's vCPUs and devices\n"
 	"  shutdown|reboot NAME    stop the VM (its sardine stays) / restart it\n"
 	"  power-button NAME       press the ACPI power button\n"
@@ -47,6 +49,8 @@ int main(int argc, char **argv)
 		return cli_list(argc - 1, argv + 1);
 	if (strcmp(argv[1], "console") == 0)
 		return cli_console(argc - 1, argv + 1);
+	if (strcmp(argv[1], "balloon") == 0)
+		return cli_balloon(argc - 1, argv + 1);
 	if (cli_is_ctl(argv[1]))
 		return cli_ctl(argc - 1, argv + 1);
 	cli_error("unknown command '%s' (see sardine --help)", argv[1]);

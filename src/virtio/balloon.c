@@ -77,6 +77,11 @@ static struct virtio_balloon *to_balloon(struct virtio_dev *d)
 	return (struct virtio_balloon *)d;
 }
 
+bool virtio_is_balloon(const struct virtio_dev *d)
+{
+	return d->type == VIRTIO_ID_BALLOON;
+}
+
 /* Inflate: drop each listed page; deflate: nothing to do, pages come back
  * zeroed when the guest touches them.  Bad page numbers break the device. */
 static int handle_pfns(struct virtio_balloon *b, const struct virtq_elem *e, bool inflate)

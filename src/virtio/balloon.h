@@ -32,6 +32,9 @@ struct balloon_info {
 	bool free_page_reporting, deflate_on_oom, stats_queue; /* negotiated */
 };
 
+bool virtio_is_balloon(const struct virtio_dev *d);
+/* The balloon's target, rounded down to 4 KiB pages; -EINVAL unless it is
+ * smaller than guest RAM.  Safe from any thread. */
 int virtio_balloon_set_target(struct virtio_dev *d, uint64_t bytes);
 void virtio_balloon_info(struct virtio_dev *d, struct balloon_info *out);
 const char *balloon_stat_name(enum balloon_stat s);

@@ -16,6 +16,7 @@
 
 #include "api/api.h"
 #include "api/console_server.h"
+#include "api/memory.h"
 #include "api/report.h"
 #include "api/server.h"
 #include "api/socket.h"
@@ -353,7 +354,7 @@ static uint64_t uptime_ms(const struct vmm *v)
 	       (uint64_t)((now.tv_nsec - v->boot_time.tv_nsec) / 1000000);
 }
 
-/* VmInfo, plus sardine's "name" and "uptime_ms". */
+/* VmInfo, plus sardine's "name", "uptime_ms" and "balloon". */
 static char *info_json(const struct vmm *v)
 {
 	struct json_object *doc = json_object_new_object();
@@ -364,6 +365,7 @@ static char *info_json(const struct vmm *v)
 		json_object_object_add(doc, "memory_actual_size", json_object_new_uint64(v->cfg.mem_size));
 		json_object_object_add(doc, "name", json_object_new_string(v->name));
 		json_object_object_add(doc, "uptime_ms", json_object_new_uint64(uptime_ms(v)));
+		report_info_memory(doc, &v->cfg, v->vm);
 	}
 	return to_text(doc);
 }
@@ -467,6 +469,8 @@ static void api_exec(void *opaque, struct api_call *call, struct api_response *r
 		api_reply(resp, 204, NULL);
 		break;
 	case API_VM_COUNTERS: api_reply(resp, 200, to_text(report_counters(v->vm))); break;
+	case API_VM_RESIZE: api_resize(&v->cfg, v->vm, call->desired_balloon, resp); break;
+	case API_VM_BALLOON_STATS: api_balloon_stats(&v->cfg, v->vm, resp); break;
 	default: api_error(resp, 500, "not implemented"); break;
 	}
 	/* A JSON document that could not be built. */

@@ -326,7 +326,8 @@ test_console_socket_attach() {
 test_run_config_round_trip_and_errors() {
 	export SARDINE_RUNTIME_DIR=$T/run
 	local out rc
-	run_start "$T/a.log" --kernel "$COUNTER" --name cfg-a --memory 96M --cpus 3 --no-rng
+	run_start "$T/a.log" --kernel "$COUNTER" --name cfg-a --memory 96M --cpus 3 --no-rng \
+		--balloon on,size=8M,deflate_on_oom=off
 	wait_for "$T/a.log" 'TICK 00000001' 20 || { fail "the guest does not run"; return 1; }
 	"$SARDINE" info cfg-a > "$T/body" || return 1
 	json 'json.dumps(j["config"], sort_keys=True)' > "$T/a.json"
@@ -359,4 +360,104 @@ test_api_socket_none_and_removed_on_exit() {
 	out=$("$SARDINE" run --kernel "$TINY_DIR/hello.elf" </dev/null 2>&1)
 	[ "$out" = TINY-HELLO ] || fail "output: $out" || return 1
 	[ -d "$T/run" ] && [ -z "$(ls -A "$T/run")" ] || fail "left in $T/run: $(ls -A "$T/run" 2>&1)"
+}
+
+# vm.resize and vm.balloon-stats with a balloon the tiny guest has no
+# driver for: the target moves, nothing is inflated, the errors are clear.
+test_balloon_resize_stats_and_errors() {
+	export SARDINE_RUNTIME_DIR=$T/run
+	local sock=$T/run/bal.sock out rc
+	run_start "$T/log" --kernel "$COUNTER" --name bal --memory 64M --balloon on,size=8M
+	wait_for "$T/log" 'TICK 00000001' 20 || { fail "the guest does not run"; return 1; }
+	expect_api 200 "$sock" GET vm.balloon-stats || return 1
+	[ "$(json 'j["target_bytes"], j["actual_bytes"], j["stats_age_ms"], j["features"]["driver_ok"]')" = \
+		"8388608 0 None False" ] || fail "balloon-stats: $(cat "$T/body")" || return 1
+	[ "$(json 'sorted(j["stats"]) == sorted(["swap_in", "swap_out", "major_faults", "minor_faults", "free_memory", "total_memory", "available_memory", "disk_caches", "hugetlb_allocations", "hugetlb_failures"]) and set(j["stats"].values()) == {None}')" = True ] ||
+		fail "balloon-stats stats: $(cat "$T/body")" || return 1
+	expect_api 204 "$sock" PUT vm.resize '{"desired_balloon": 16777216}' || return 1
+	expect_api 200 "$sock" GET vm.balloon-stats || return 1
+	[ "$(json 'j["target_bytes"]')" = 16777216 ] || fail "target after resize: $(cat "$T/body")" || return 1
+	expect_api 200 "$sock" GET vm.info || return 1
+	[ "$(json 'j["config"]["balloon"]["size"], j["balloon"], j["memory_actual_size"]')" = \
+		"16777216 {'target_bytes': 16777216, 'actual_bytes': 0} 67108864" ] ||
+		fail "vm.info: $(cat "$T/body")" || return 1
+	expect_api 200 "$sock" GET vm.counters || return 1
+	[ "$(json 'j["memory"]["rss_bytes"] > 0 and j["virtio-balloon"]["target_bytes"] == 16777216')" = True ] ||
+		fail "counters: $(cat "$T/body")" || return 1
+	# Refused: not smaller than RAM, CPU/RAM resize, no body, paused.
+	expect_api 400 "$sock" PUT vm.resize '{"desired_balloon": 67108864}' || return 1
+	grep -q 'must be smaller than the guest' "$T/body" || fail "unclear: $(cat "$T/body")" || return 1
+	expect_api 400 "$sock" PUT vm.resize '{"desired_vcpus": 2}' || return 1
+	grep -q 'only desired_balloon' "$T/body" || fail "unclear: $(cat "$T/body")" || return 1
+	expect_api 400 "$sock" PUT vm.resize || return 1
+	expect_api 405 "$sock" GET vm.resize || return 1
+	expect_api 204 "$sock" PUT vm.pause || return 1
+	expect_api 405 "$sock" PUT vm.resize '{"desired_balloon": 0}' || return 1
+	expect_api 200 "$sock" GET vm.balloon-stats || return 1
+	expect_api 204 "$sock" PUT vm.resume || return 1
+	# The command line.
+	"$SARDINE" balloon bal 12M || fail "sardine balloon bal 12M" || return 1
+	"$SARDINE" balloon bal --stats > "$T/body" || fail "sardine balloon --stats" || return 1
+	[ "$(json 'j["target_bytes"]')" = 12582912 ] || fail "--stats: $(cat "$T/body")" || return 1
+	out=$("$SARDINE" balloon bal 64M 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] &&
+		printf '%s\n' "$out" | grep -q 'smaller than' || fail "too big: $rc $out" || return 1
+	out=$("$SARDINE" balloon bal 12Q 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] && printf '%s\n' "$out" | grep -q "'12Q' is not a size" || fail "bad size: $rc $out" || return 1
+	out=$("$SARDINE" balloon bal 2>&1)
+	rc=$?
+	[ "$rc" = 2 ] && printf '%s\n' "$out" | grep -q 'usage: sardine balloon' || fail "no size: $rc $out" || return 1
+	out=$("$SARDINE" balloon nosuchvm 1M 2>&1)
+	[ $? = 2 ] && printf '%s\n' "$out" | grep -q "no VM named 'nosuchvm'" || fail "unknown VM: $out" || return 1
+	"$SARDINE" stop bal || fail "stop" || return 1
+	wait "$RUN_PID" || fail "exit status $?"
+}
+
+test_balloon_refused_without_balloon_or_in_auto_mode() {
+	export SARDINE_RUNTIME_DIR=$T/run
+	local out rc
+	run_start "$T/a.log" --kernel "$COUNTER" --name nob --memory 64M
+	wait_for "$T/a.log" 'TICK 00000001' 20 || { fail "the guest does not run"; return 1; }
+	expect_api 409 "$T/run/nob.sock" PUT vm.resize '{"desired_balloon": 0}' || return 1
+	grep -q 'no balloon device' "$T/body" || fail "unclear: $(cat "$T/body")" || return 1
+	expect_api 409 "$T/run/nob.sock" GET vm.balloon-stats || return 1
+	expect_api 200 "$T/run/nob.sock" GET vm.info || return 1
+	[ "$(json '"balloon" in j, j["memory_actual_size"]')" = "False 67108864" ] ||
+		fail "vm.info: $(cat "$T/body")" || return 1
+	out=$("$SARDINE" balloon nob --stats 2>&1)
+	rc=$?
+	[ "$rc" = 1 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] &&
+		printf '%s\n' "$out" | grep -q 'no balloon device' || fail "--stats: $rc $out" || return 1
+	"$SARDINE" stop nob || return 1
+	run_start "$T/b.log" --kernel "$COUNTER" --name auto --memory 64M --balloon auto
+	wait_for "$T/b.log" 'TICK 00000001' 20 || { fail "the guest does not run"; return 1; }
+	out=$("$SARDINE" balloon auto 8M 2>&1)
+	rc=$?
+	[ "$rc" = 1 ] && printf '%s\n' "$out" | grep -q 'sized automatically' || fail "auto: $rc $out" || return 1
+	"$SARDINE" balloon auto --stats > "$T/body" || fail "--stats in auto mode" || return 1
+	[ "$(json 'j["auto"]')" = True ] || fail "--stats: $(cat "$T/body")" || return 1
+	"$SARDINE" stop auto
+}
+
+# Before the boot, vm.resize sets the size the balloon starts with.
+test_balloon_resize_before_boot() {
+	export SARDINE_RUNTIME_DIR=$T/run
+	local sock=$T/run/pre.sock
+	local cfg='{"payload": {"kernel": "'$COUNTER'"}, "memory": {"size": 67108864},
+		    "balloon": {"size": 0}, "serial": {"mode": "Tty"}, "console": {"mode": "Off"}}'
+	serve_start "$T/log" --name pre
+	wait_socket "$sock" || return 1
+	expect_api 404 "$sock" PUT vm.resize '{"desired_balloon": 0}' || return 1
+	expect_api 204 "$sock" PUT vm.create "$cfg" || return 1
+	expect_api 405 "$sock" GET vm.balloon-stats || return 1
+	expect_api 204 "$sock" PUT vm.resize '{"desired_balloon": 4194404}' || return 1
+	expect_api 200 "$sock" GET vm.info || return 1
+	[ "$(json 'j["config"]["balloon"]["size"]')" = 4194304 ] || fail "vm.info: $(cat "$T/body")" || return 1
+	expect_api 204 "$sock" PUT vm.boot || return 1
+	wait_for "$T/log" 'TICK 00000001' 20 || { fail "the guest does not run"; return 1; }
+	expect_api 200 "$sock" GET vm.balloon-stats || return 1
+	[ "$(json 'j["target_bytes"]')" = 4194304 ] || fail "balloon-stats: $(cat "$T/body")" || return 1
+	expect_api 204 "$sock" PUT vmm.shutdown
 }
