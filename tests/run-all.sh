@@ -29,6 +29,84 @@ tally() {
 	failed=$((failed + $(echo "$summary" | sed 's/.* \([0-9]*\) failed/\1/')))
 }
 
+# One box session running the integration suite (less the tests named in
+# $1), its output to $2.  A watchdog ends a box whose output has stalled
+# for longer than one test may take: a box kernel wedged under TCG.
+box_attempt() {
+	local skip=$1 out=$2 pid last=0 size idle=0
+	setsid "$tests/box/box" --mem "${BOX_MEM:-8G}" --timeout "${BOX_TIMEOUT:-3000}" \
+		--env SARDINE="$SARDINE" --env TINY_DIR="$TINY_DIR" --env GUEST_DIR="$GUEST_DIR" \
+		--env SARDINE_TESTS="${SARDINE_TESTS:-}" --env SUITE_SKIP="$skip" \
+		-- "$tests/run-suite.sh $tests/integration \${SARDINE_TESTS:-}" >"$out" 2>&1 </dev/null &
+	pid=$!
+	tail -n +1 -f --pid="$pid" "$out" &
+	while kill -0 "$pid" 2>/dev/null; do
+		sleep 10
+		size=$(stat -c %s "$out")
+		if [ "$size" != "$last" ]; then
+			last=$size idle=0
+		elif [ $((idle += 10)) -ge $((${TEST_TIMEOUT:-420} + 120)) ]; then
+			echo "# no output from the box for ${idle}s: stopping it"
+			kill -TERM -- "-$pid" 2>/dev/null
+			sleep 10
+			kill -KILL -- "-$pid" 2>/dev/null
+		fi
+	done
+	wait "$pid" 2>/dev/null
+	sleep 1
+}
+
+# The integration suite in the box.  The box's own kernel, emulated by TCG
+# with nested SVM, now and then crashes under load: TCG delivers an IPI in
+# the window right after VMRUN returns, before KVM has restored the host's
+# GS base, and the box kernel oopses (seen as "stack guard page was hit" in
+# __svm_vcpu_run).  That is the emulator's fault, not sardine's or its
+# guest's, and nothing a test can avoid.  Then the tests not yet run go on
+# in a fresh box: the one that was running is run again there, once; one
+# that was running during two crashes counts as failed.  Five boxes at most.
+box_suite() {
+	local all=$log.all attempt skip= name crashed=
+	: >"$all"
+	for attempt in 1 2 3 4 5; do
+		box_attempt "$skip" "$log"
+		cat "$log" >>"$all"
+		grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$log" && break
+		name=$(next_test "$all")
+		echo "# box $attempt died during ${name:-?}; its last words:"
+		grep -vE '^(not )?ok ' "$log" | grep -E 'BUG|panic|RIP|timed out|no output' | tail -n 4 | sed 's/^/#   box| /'
+		if [ -n "$name" ] && [[ " $crashed " == *" $name "* ]]; then
+			echo "not ok 0 - $name (the box died twice while it ran)"
+			echo "not ok 0 - $name (the box died twice while it ran)" >>"$all"
+		fi
+		crashed="$crashed $name"
+		skip=$(sed -nE 's/^(not )?ok [0-9]+ - ([^ ]+).*/\2/p' "$all" | tr '\n' ' ')
+	done
+	# Count every test's result line, across boxes.
+	passed=$((passed + $(grep -cE '^ok [0-9]+ - ' "$all") - $(grep -cE '^ok [0-9]+ - .*# SKIP' "$all")))
+	failed=$((failed + $(grep -cE '^not ok [0-9]+ - ' "$all")))
+	if ! grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$log"; then
+		echo "not ok - real-guest tests did not finish in five boxes"
+		failed=$((failed + 1))
+	fi
+	rm -f "$all"
+}
+
+# The first selected integration test without a result line in $1.
+next_test() {
+	local file fn name
+	for file in "$tests"/integration/[0-9]*.sh; do
+		for fn in $(grep -oE '^test_[A-Za-z0-9_]+' "$file"); do
+			name="$(basename "$file" .sh)/${fn#test_}"
+			if [ -n "${SARDINE_TESTS:-}" ]; then
+				local p hit=0
+				for p in $SARDINE_TESTS; do [[ $name =~ $p ]] && hit=1; done
+				[ $hit = 1 ] || continue
+			fi
+			grep -qE "^(not )?ok [0-9]+ - $name( |$)" "$1" || { echo "$name"; return; }
+		done
+	done
+}
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
@@ -57,14 +135,11 @@ tally "$log" "host tests"
 echo "# real-guest tests"
 if grep -qwE 'vmx|svm' /proc/cpuinfo && [ -c /dev/kvm ] && [ ! -d /sys/module/kvm_pvm ]; then
 	"$tests/run-suite.sh" "$tests/integration" ${SARDINE_TESTS:-} | tee "$log"
+	tally "$log" "real-guest tests"
 else
 	echo "# this host's KVM cannot run Linux guests: running them in tests/box"
-	"$tests/box/box" --mem "${BOX_MEM:-8G}" --timeout "${BOX_TIMEOUT:-3000}" \
-		--env SARDINE="$SARDINE" --env TINY_DIR="$TINY_DIR" --env GUEST_DIR="$GUEST_DIR" \
-		--env SARDINE_TESTS="${SARDINE_TESTS:-}" \
-		-- "$tests/run-suite.sh $tests/integration \${SARDINE_TESTS:-}" | tee "$log"
+	box_suite
 fi
-tally "$log" "real-guest tests"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -159,7 +159,34 @@ stop_pid() {
 bg() {
 	local var=$1
 	shift
-	setsid "$@" &
+	# <&0: an explicit stdin, else bash gives a background job /dev/null
+	setsid "$@" <&0 &
 	printf -v "$var" '%s' $!
 	BG_PIDS+=($!)
+}
+
+# ---- the REST API (tests/integration/60-api.sh, 70-density.sh)
+
+# api SOCKET METHOD ENDPOINT [BODY]: prints the HTTP status; body in $T/body.
+api() {
+	local sock=$1 method=$2 ep=$3
+	if [ $# -ge 4 ]; then
+		curl -s -m 60 --unix-socket "$sock" -X "$method" -H 'Content-Type: application/json' \
+			--data-binary "$4" -o "$T/body" -w '%{http_code}' "http://localhost/api/v1/$ep"
+	else
+		curl -s -m 60 --unix-socket "$sock" -X "$method" -o "$T/body" -w '%{http_code}' \
+			"http://localhost/api/v1/$ep"
+	fi
+}
+
+expect_api() {
+	local want=$1 got
+	shift
+	got=$(api "$@")
+	[ "$got" = "$want" ] || fail "$2 $3: HTTP $got, wanted $want: $(cat "$T/body" 2>/dev/null)"
+}
+
+# json EXPR: a Python expression on the JSON in $T/body (as j).
+json() {
+	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($1)" "$T/body"
 }
