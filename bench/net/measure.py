@@ -23,11 +23,26 @@ def is_vcpu(comm):
     return comm.startswith("vcpu") or (comm.startswith("CPU ") and comm.endswith("/KVM"))
 
 
+def vmm_pid(pid):
+    """The VMM itself: `ip netns exec` may have forked it as its child."""
+    for _ in range(3):
+        try:
+            comm = open("/proc/%d/comm" % pid).read().strip()
+            kids = open("/proc/%d/task/%d/children" % (pid, pid)).read().split()
+        except OSError:
+            return pid
+        if comm not in ("ip", "sh", "bash") or not kids:
+            return pid
+        pid = int(kids[0])
+    return pid
+
+
 def cpu(pid):
     """(seconds of non-vCPU threads, seconds of vCPU threads)."""
     other = vcpu = 0
     if not pid:
         return 0.0, 0.0
+    pid = vmm_pid(pid)
     for tid in os.listdir("/proc/%d/task" % pid):
         try:
             comm = open("/proc/%d/task/%s/comm" % (pid, tid)).read().strip()

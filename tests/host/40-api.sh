@@ -5,31 +5,7 @@
 
 COUNTER=$TINY_DIR/counter.elf
 
-# api SOCKET METHOD ENDPOINT [BODY]: prints the HTTP status; the body is
-# in $T/body.
-api() {
-	local sock=$1 method=$2 ep=$3
-	if [ $# -ge 4 ]; then
-		curl -s -m 30 --unix-socket "$sock" -X "$method" -H 'Content-Type: application/json' \
-			--data-binary "$4" -o "$T/body" -w '%{http_code}' "http://localhost/api/v1/$ep"
-	else
-		curl -s -m 30 --unix-socket "$sock" -X "$method" -o "$T/body" -w '%{http_code}' \
-			"http://localhost/api/v1/$ep"
-	fi
-}
-
-# expect_api STATUS SOCKET METHOD ENDPOINT [BODY]
-expect_api() {
-	local want=$1 got
-	shift
-	got=$(api "$@")
-	[ "$got" = "$want" ] || fail "$2 $3: HTTP $got, wanted $want: $(cat "$T/body" 2>/dev/null)"
-}
-
-# json EXPR: evaluates a Python expression on the JSON in $T/body (as j).
-json() {
-	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($1)" "$T/body"
-}
+# api, expect_api and json come from tests/integration/lib.sh.
 
 wait_socket() {
 	local i
