@@ -84,7 +84,7 @@ box_suite() {
 	done
 	# Count every test's result line, across boxes.
 	passed=$((passed + $(grep -cE '^ok [0-9]+ - ' "$all") - $(grep -cE '^ok [0-9]+ - .*# SKIP' "$all")))
-	failed=$((failed + $(grep -cE '^not ok [0-9]+ - ' "$all")))
+	failed=$((failed + $(grep -E '^not ok [0-9]+ - ' "$all" | grep -cv '# TODO')))
 	if ! grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$log"; then
 		echo "not ok - real-guest tests did not finish in six boxes"
 		failed=$((failed + 1))

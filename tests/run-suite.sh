@@ -23,8 +23,15 @@ chmod 711 "$SESSION_DIR" # tests that run as an ordinary user reach into it
 trap 'rm -rf "$SESSION_DIR"' EXIT
 . "$tests/integration/lib.sh"
 
-passed=0 failed=0 skipped=0 n=0
+passed=0 failed=0 skipped=0 todo=0 n=0
 failures=()
+
+# tests/known-failures: "NAME REASON" lines for open bugs.  Such a test
+# still runs; a failure is reported as TAP "# TODO" (neither passed nor
+# failed), a pass as a plain pass.
+known_failure() {
+	sed -n "s|^$1 ||p" "$tests/known-failures" 2>/dev/null | head -1
+}
 
 if [ "$(basename "$here")" = integration ] && { [ ! -c /dev/kvm ] || [ -d /sys/module/kvm_pvm ]; }; then
 	echo "not ok 1 - no KVM here that can run Linux (use tests/run-all.sh, which uses tests/box)"
@@ -73,6 +80,9 @@ for file in "$here"/[0-9]*.sh; do
 			# Not applicable on this host: neither passed nor failed.
 			echo "ok $n - $name # SKIP"
 			skipped=$((skipped + 1))
+		elif [ -n "$(known_failure "$name")" ]; then
+			echo "not ok $n - $name (${secs}s) # TODO known failure: $(known_failure "$name")"
+			todo=$((todo + 1))
 		else
 			[ $rc = 124 ] || [ $rc = 137 ] && echo "#   FAIL: over the ${TEST_TIMEOUT}s limit"
 			echo "not ok $n - $name (${secs}s)"
@@ -83,5 +93,6 @@ for file in "$here"/[0-9]*.sh; do
 done
 [ ${#failures[@]} -gt 0 ] && printf '# failed: %s\n' "${failures[@]}"
 [ $skipped -gt 0 ] && echo "# $skipped not applicable here (skipped, not counted as passed)"
+[ $todo -gt 0 ] && echo "# $todo known failures (TODO, see tests/known-failures; not counted as passed)"
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

@@ -153,7 +153,8 @@ test_link_down_up_and_bad_frames() {
 		cat <<'EOF'
 nc -l -p 7777 > /tmp/go &
 echo LINK-WAIT-DOWN
-for i in $(seq 600); do [ "$(cat /sys/class/net/eth0/carrier)" = 0 ] && break; sleep 0.2; done
+# operstate follows carrier through the kernel's linkwatch, a little later.
+for i in $(seq 600); do [ "$(cat /sys/class/net/eth0/carrier)" = 0 ] && [ "$(cat /sys/class/net/eth0/operstate)" = down ] && break; sleep 0.2; done
 echo CARRIER_DOWN=$(cat /sys/class/net/eth0/carrier) $(cat /sys/class/net/eth0/operstate)
 echo LINK-WAIT-UP
 for i in $(seq 600); do [ "$(cat /sys/class/net/eth0/carrier)" = 1 ] && break; sleep 0.2; done

@@ -141,7 +141,7 @@ test_ksm_merges_identical_guests() {
 	local k=/sys/kernel/mm/ksm p1 p2 p3 n1 n2 n3
 	[ -w $k/run ] || { note "no KSM in this kernel"; return 1; }
 	KSM_SAVED="$(cat $k/run) $(cat $k/pages_to_scan) $(cat $k/sleep_millisecs)"
-	echo 2000 > $k/pages_to_scan && echo 10 > $k/sleep_millisecs && echo 1 > $k/run || return 1
+	echo 1000 > $k/pages_to_scan && echo 20 > $k/sleep_millisecs && echo 1 > $k/run || return 1
 	guest_start "$T/1.log" --memory 256M -- sleep 150
 	p1=$GUEST_PID
 	guest_start "$T/2.log" --memory 256M -- sleep 150
