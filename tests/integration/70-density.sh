@@ -44,7 +44,8 @@ last_avail_mib() {
 fill_free_script() {
 	cat > "$T/fill.sh" <<SCRIPT
 mkdir -p /t && mount -t tmpfs -o size=900m none /t
-sleep 2
+echo IDLE
+sleep 5
 echo FILLING
 dd if=/dev/zero of=/t/x bs=1M count=700 2>/dev/null
 echo FILLED
@@ -64,8 +65,12 @@ test_free_page_reporting_and_balloon_by_api() {
 	guest_start "$T/b.log" --initrd "$initrd" --memory 1G --api-socket "$sock" \
 		--balloon on,free_page_reporting=off
 	b=$GUEST_PID
-	wait_for "$T/a.log" FILLING && wait_for "$T/b.log" FILLING || return 1
-	idle_a=$(rss_mib "$a") idle_b=$(rss_mib "$b")
+	# Idle sizes while both guests sleep before filling (the host's polls
+	# are slow in the box: sampling at FILLING could catch the fill).
+	wait_for "$T/a.log" IDLE || return 1
+	idle_a=$(rss_mib "$a")
+	wait_for "$T/b.log" IDLE || return 1
+	idle_b=$(rss_mib "$b")
 	wait_for "$T/a.log" FILLED && wait_for "$T/b.log" FILLED || return 1
 	peak_a=$(rss_mib "$a") peak_b=$(rss_mib "$b")
 	note "RSS MiB idle/filled: reporting $idle_a/$peak_a, not reporting $idle_b/$peak_b"
