@@ -17,6 +17,7 @@ if [ -z "${BOX:-}" ] && { ! grep -qwE 'vmx|svm' /proc/cpuinfo || [ -d /sys/modul
 	exec "$repo/tests/box/box" --mem "${BOX_MEM:-5G}" --scratch-size 0 --timeout 5400 --out "$repo/bench/results" \
 		--env N="${N:-8}" --env IDLE_MB="${IDLE_MB:-512}" --env BURST_GUEST_MB="${BURST_GUEST_MB:-1024}" \
 		--env BURST_FILL_MB="${BURST_FILL_MB:-600}" --env BURST_PERIOD="${BURST_PERIOD:-40}" \
+		--env SETTLE_MAX="${SETTLE_MAX:-300}" \
 		-- "$here/run.sh $build"
 fi
 work=$(mktemp -d)

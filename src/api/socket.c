@@ -1,4 +1,5 @@
 #include "api/socket.h"
+#include "vmm/log.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,19 +14,6 @@
 
 #define LISTEN_BACKLOG 512 /* many clients at once wait here, not refused */
 
-static int reason(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int reason(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 /* The directory must be a real directory (not a symlink), ours, and
  * writable by nobody else: then nobody else can plant anything in it. */
 static int check_dir(const char *dir, char *err, size_t errlen)
@@ -33,11 +21,11 @@ static int check_dir(const char *dir, char *err, size_t errlen)
 	struct stat st;
 
 	if (lstat(dir, &st) < 0)
-		return reason(err, errlen, -errno, "%s: %s", dir, strerror(errno));
+		return err_reason(err, errlen, -errno, "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return reason(err, errlen, -ENOTDIR, "%s is not a directory", dir);
+		return err_reason(err, errlen, -ENOTDIR, "%s is not a directory", dir);
 	if (st.st_uid != geteuid() || (st.st_mode & 022))
-		return reason(err, errlen, -EPERM,
+		return err_reason(err, errlen, -EPERM,
 			      "%s must belong to you and be writable by nobody else", dir);
 	return 0;
 }
@@ -57,9 +45,9 @@ int sock_dir(char *buf, size_t len, bool create, char *err, size_t errlen)
 	else
 		n = snprintf(buf, len, "/tmp/sardine-%u", (unsigned int)geteuid());
 	if (n < 0 || (size_t)n >= len)
-		return reason(err, errlen, -ENAMETOOLONG, "socket directory path too long");
+		return err_reason(err, errlen, -ENAMETOOLONG, "socket directory path too long");
 	if (create && mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return reason(err, errlen, -errno, "cannot create %s: %s", buf, strerror(errno));
+		return err_reason(err, errlen, -errno, "cannot create %s: %s", buf, strerror(errno));
 	return check_dir(buf, err, errlen);
 }
 
@@ -74,7 +62,7 @@ int sock_path_for(const char *name, char *buf, size_t len, bool create_dir, char
 		return ret;
 	n = snprintf(buf, len, "%s/%s.sock", dir, name);
 	if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return reason(err, errlen, -ENAMETOOLONG, "socket path %s/%s.sock too long", dir,
+		return err_reason(err, errlen, -ENAMETOOLONG, "socket path %s/%s.sock too long", dir,
 			      name);
 	return 0;
 }
@@ -125,20 +113,20 @@ static int clear_path(const char *path, const struct stat *st, char *err, size_t
 	int fd;
 
 	if (S_ISLNK(st->st_mode))
-		return reason(err, errlen, -EEXIST, "%s is a symbolic link; not following it", path);
+		return err_reason(err, errlen, -EEXIST, "%s is a symbolic link; not following it", path);
 	if (!S_ISSOCK(st->st_mode))
-		return reason(err, errlen, -EEXIST, "%s exists and is not a socket", path);
+		return err_reason(err, errlen, -EEXIST, "%s exists and is not a socket", path);
 	fd = sock_connect(path);
 	if (fd >= 0) {
 		close(fd);
-		return reason(err, errlen, -EADDRINUSE,
+		return err_reason(err, errlen, -EADDRINUSE,
 			      "%s is in use: a running sardine answers on it", path);
 	}
 	if (fd != -ECONNREFUSED)
-		return reason(err, errlen, fd, "%s: %s", path, strerror(-fd));
+		return err_reason(err, errlen, fd, "%s: %s", path, strerror(-fd));
 	/* Nobody listens: left behind by a VMM that was killed. */
 	if (unlink(path) < 0 && errno != ENOENT)
-		return reason(err, errlen, -errno, "cannot remove the stale socket %s: %s", path,
+		return err_reason(err, errlen, -errno, "cannot remove the stale socket %s: %s", path,
 			      strerror(errno));
 	return 0;
 }
@@ -150,34 +138,34 @@ int sock_listen(const char *path, struct socket_id *id, char *err, size_t errlen
 	int fd, ret;
 
 	if (fill_addr(path, &sa))
-		return reason(err, errlen, -ENAMETOOLONG, "socket path %s is too long", path);
+		return err_reason(err, errlen, -ENAMETOOLONG, "socket path %s is too long", path);
 	if (lstat(path, &st) == 0) {
 		ret = clear_path(path, &st, err, errlen);
 		if (ret)
 			return ret;
 	} else if (errno != ENOENT) {
-		return reason(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return err_reason(err, errlen, -errno, "%s: %s", path, strerror(errno));
 	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
-		return reason(err, errlen, -errno, "socket: %s", strerror(errno));
+		return err_reason(err, errlen, -errno, "socket: %s", strerror(errno));
 	/* bind() creates the node and fails on anything already there (a
 	 * symlink planted since the check included): it never follows one. */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		ret = reason(err, errlen, -errno, "cannot bind %s: %s", path, strerror(errno));
+		ret = err_reason(err, errlen, -errno, "cannot bind %s: %s", path, strerror(errno));
 		goto err_fd;
 	}
 	/* Nobody can connect before listen(), so tightening the mode now
 	 * leaves no window; AT_SYMLINK_NOFOLLOW refuses a swapped-in link. */
 	if (fchmodat(AT_FDCWD, path, 0600, AT_SYMLINK_NOFOLLOW) < 0 || lstat(path, &st) < 0 ||
 	    !S_ISSOCK(st.st_mode)) {
-		ret = reason(err, errlen, -EPERM, "cannot make %s private: %s", path, strerror(errno));
+		ret = err_reason(err, errlen, -EPERM, "cannot make %s private: %s", path, strerror(errno));
 		goto err_fd;
 	}
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
 	if (listen(fd, LISTEN_BACKLOG) < 0) {
-		ret = reason(err, errlen, -errno, "listen on %s: %s", path, strerror(errno));
+		ret = err_reason(err, errlen, -errno, "listen on %s: %s", path, strerror(errno));
 		sock_remove(path, id);
 		goto err_fd;
 	}

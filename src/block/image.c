@@ -17,19 +17,6 @@
 #define POOL_THREADS_FALLBACK 8 /* the whole I/O path runs on them */
 #define POOL_THREADS_URING 2    /* only discard and write-zeroes */
 
-static int reason(char *err, size_t errlen, int ret, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int reason(char *err, size_t errlen, int ret, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
 static bool power_of_two(uint64_t v)
 {
 	return v && !(v & (v - 1));
@@ -41,25 +28,25 @@ static int open_error(const struct disk_config *cfg, int e, char *err, size_t er
 
 	switch (e) {
 	case ENOENT:
-		return reason(err, errlen, -e, "disk %s: no such file or device", p);
+		return err_reason(err, errlen, -e, "disk %s: no such file or device", p);
 	case EACCES:
 	case EPERM:
-		return reason(err, errlen, -e, "disk %s: permission denied%s", p,
+		return err_reason(err, errlen, -e, "disk %s: permission denied%s", p,
 			      cfg->readonly ? "" : " (add ,ro if read access is enough)");
 	case EROFS:
-		return reason(err, errlen, -e, "disk %s is on a read-only file system (add ,ro)", p);
+		return err_reason(err, errlen, -e, "disk %s is on a read-only file system (add ,ro)", p);
 	case EISDIR:
-		return reason(err, errlen, -e, "disk %s is a directory, not an image", p);
+		return err_reason(err, errlen, -e, "disk %s is a directory, not an image", p);
 	case EINVAL:
 		if (cfg->cache == DISK_CACHE_NONE)
-			return reason(err, errlen, -e,
+			return err_reason(err, errlen, -e,
 				      "disk %s: cache=none needs O_DIRECT, which its file system does not support (use cache=writeback)",
 				      p);
 		break;
 	default:
 		break;
 	}
-	return reason(err, errlen, -e, "disk %s: cannot open: %s", p, strerror(e));
+	return err_reason(err, errlen, -e, "disk %s: cannot open: %s", p, strerror(e));
 }
 
 /* An OFD lock lives as long as the open file description: a writer holds a
@@ -75,7 +62,7 @@ static int lock_image(struct blk_image *img, char *err, size_t errlen)
 	if (fcntl(img->fd, F_OFD_SETLK, &fl) == 0)
 		return 0;
 	if (errno == EAGAIN || errno == EACCES)
-		return reason(err, errlen, -EBUSY,
+		return err_reason(err, errlen, -EBUSY,
 			      "disk %s is in use by another process (it holds a %s lock on it)",
 			      img->path, img->readonly ? "write" : "read or write");
 	/* Some network file systems cannot lock; running unlocked beats not
@@ -118,7 +105,7 @@ static int probe(struct blk_image *img, char *err, size_t errlen)
 	struct stat st;
 
 	if (fstat(img->fd, &st) < 0)
-		return reason(err, errlen, -errno, "disk %s: %s", img->path, strerror(errno));
+		return err_reason(err, errlen, -errno, "disk %s: %s", img->path, strerror(errno));
 	img->logical_block = BLK_SECTOR;
 	img->physical_block = BLK_SECTOR;
 	img->offset_align = BLK_SECTOR;
@@ -126,7 +113,7 @@ static int probe(struct blk_image *img, char *err, size_t errlen)
 	if (S_ISBLK(st.st_mode)) {
 		img->blockdev = true;
 		if (ioctl(img->fd, BLKGETSIZE64, &img->size) < 0)
-			return reason(err, errlen, -errno, "disk %s: cannot get its size: %s",
+			return err_reason(err, errlen, -errno, "disk %s: cannot get its size: %s",
 				      img->path, strerror(errno));
 		probe_blockdev(img);
 	} else if (S_ISREG(st.st_mode)) {
@@ -135,7 +122,7 @@ static int probe(struct blk_image *img, char *err, size_t errlen)
 		if (power_of_two((uint64_t)st.st_blksize) && st.st_blksize <= 65536)
 			img->physical_block = (uint32_t)st.st_blksize;
 	} else {
-		return reason(err, errlen, -EINVAL,
+		return err_reason(err, errlen, -EINVAL,
 			      "disk %s is neither a regular file nor a block device", img->path);
 	}
 	if (img->direct) {
@@ -147,9 +134,9 @@ static int probe(struct blk_image *img, char *err, size_t errlen)
 	if (img->physical_block < img->logical_block)
 		img->physical_block = img->logical_block;
 	if (img->size == 0)
-		return reason(err, errlen, -EINVAL, "disk %s is empty", img->path);
+		return err_reason(err, errlen, -EINVAL, "disk %s is empty", img->path);
 	if (img->size % BLK_SECTOR)
-		return reason(err, errlen, -EINVAL,
+		return err_reason(err, errlen, -EINVAL,
 			      "disk %s: its size (%llu bytes) is not a multiple of 512", img->path,
 			      (unsigned long long)img->size);
 	return 0;
@@ -180,7 +167,7 @@ int blk_image_open(struct blk_image *img, const struct disk_config *cfg, char *e
 	img->engine = engine_from_env();
 	img->path = strdup(cfg->path);
 	if (!img->path)
-		return reason(err, errlen, -ENOMEM, "out of memory");
+		return err_reason(err, errlen, -ENOMEM, "out of memory");
 	img->fd = open(cfg->path, flags | (img->direct ? O_DIRECT : 0));
 	if (img->fd < 0) {
 		ret = open_error(cfg, errno, err, errlen);
@@ -202,7 +189,7 @@ int blk_image_open(struct blk_image *img, const struct disk_config *cfg, char *e
 								      : POOL_THREADS_URING,
 			      &img->pool);
 	if (ret) {
-		reason(err, errlen, ret, "disk %s: cannot start I/O threads: %s", img->path,
+		err_reason(err, errlen, ret, "disk %s: cannot start I/O threads: %s", img->path,
 		       strerror(-ret));
 		goto err_buffered;
 	}

@@ -77,3 +77,13 @@ bool log_ratelimit_allow(struct log_ratelimit *rl)
 	rl->suppressed++;
 	return false;
 }
+
+int err_reason(char *err, size_t errlen, int ret, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return ret;
+}
