@@ -30,7 +30,5 @@ trap 'rm -rf "$work"' EXIT
 	echo "Host memory figures are the box's. Guest: Debian's kernel (PVH vmlinux) and the test initramfs, 1 vCPU, for every VMM."
 	echo "KSM: run=1, pages_to_scan=1000, sleep_millisecs=20 for every configuration (sardine-plain opts its guests out with --no-merge)."
 	echo
-	python3 "$here/measure.py" "$build/sardine" "$repo/build/guest" "$work"
-} > "$work/density.md"
-cp "$work/density.md" "$out"
-cat "$out"
+	python3 -u "$here/measure.py" "$build/sardine" "$repo/build/guest" "$work"
+} | tee "$out" # as it goes: a part of the results beats none
