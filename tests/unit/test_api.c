@@ -316,6 +316,20 @@ static void state_rules_follow_openapi(void **state)
 	assert_int_equal(status_in(API_VMM_SHUTDOWN, VM_STATE_RUNNING), 0);
 }
 
+static void balloon_state_rules(void **state)
+{
+	(void)state;
+	assert_int_equal(status_in(API_VM_RESIZE, VM_STATE_NONE), 404);
+	assert_int_equal(status_in(API_VM_RESIZE, VM_STATE_CREATED), 0);
+	assert_int_equal(status_in(API_VM_RESIZE, VM_STATE_RUNNING), 0);
+	assert_int_equal(status_in(API_VM_RESIZE, VM_STATE_PAUSED), 405);
+	assert_int_equal(status_in(API_VM_RESIZE, VM_STATE_SHUTDOWN), 0);
+	assert_int_equal(status_in(API_VM_BALLOON_STATS, VM_STATE_NONE), 404);
+	assert_int_equal(status_in(API_VM_BALLOON_STATS, VM_STATE_CREATED), 405);
+	assert_int_equal(status_in(API_VM_BALLOON_STATS, VM_STATE_RUNNING), 0);
+	assert_int_equal(status_in(API_VM_BALLOON_STATS, VM_STATE_PAUSED), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -328,6 +342,7 @@ int main(void)
 		cmocka_unit_test(bad_values_are_refused),
 		cmocka_unit_test(routing),
 		cmocka_unit_test(state_rules_follow_openapi),
+		cmocka_unit_test(balloon_state_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

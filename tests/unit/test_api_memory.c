@@ -143,29 +143,6 @@ static void routing_of_resize_and_balloon_stats(void **state)
 	api_response_free(&resp);
 }
 
-static unsigned int status_in(enum api_endpoint ep, enum vm_state st)
-{
-	struct api_response resp = { 0 };
-	unsigned int status = api_check_state(ep, st, &resp) ? resp.status : 0;
-
-	api_response_free(&resp);
-	return status;
-}
-
-static void state_rules(void **state)
-{
-	(void)state;
-	assert_int_equal(status_in(API_VM_RESIZE, VM_STATE_NONE), 404);
-	assert_int_equal(status_in(API_VM_RESIZE, VM_STATE_CREATED), 0);
-	assert_int_equal(status_in(API_VM_RESIZE, VM_STATE_RUNNING), 0);
-	assert_int_equal(status_in(API_VM_RESIZE, VM_STATE_PAUSED), 405);
-	assert_int_equal(status_in(API_VM_RESIZE, VM_STATE_SHUTDOWN), 0);
-	assert_int_equal(status_in(API_VM_BALLOON_STATS, VM_STATE_NONE), 404);
-	assert_int_equal(status_in(API_VM_BALLOON_STATS, VM_STATE_CREATED), 405);
-	assert_int_equal(status_in(API_VM_BALLOON_STATS, VM_STATE_RUNNING), 0);
-	assert_int_equal(status_in(API_VM_BALLOON_STATS, VM_STATE_PAUSED), 0);
-}
-
 /* ---- vm.counters "memory" from a made-up /proc/self */
 
 static void write_file(const char *dir, const char *name, const char *text)
@@ -264,7 +241,6 @@ int main(void)
 		cmocka_unit_test(resize_needs_a_hand_sized_balloon_smaller_than_ram),
 		cmocka_unit_test(resize_of_a_vm_not_booted_sets_the_next_boot),
 		cmocka_unit_test(routing_of_resize_and_balloon_stats),
-		cmocka_unit_test(state_rules),
 		cmocka_unit_test(process_memory_from_proc),
 		cmocka_unit_test(process_memory_of_this_process),
 	};
