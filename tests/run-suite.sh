@@ -23,7 +23,7 @@ chmod 711 "$SESSION_DIR" # tests that run as an ordinary user reach into it
 trap 'rm -rf "$SESSION_DIR"' EXIT
 . "$tests/integration/lib.sh"
 
-passed=0 failed=0 skipped=0 todo=0 n=0
+passed=0 failed=0 skipped=0 todo=0 n=0 second_try=0
 failures=()
 
 # tests/known-failures: "NAME REASON" lines for open bugs.  Such a test
@@ -48,6 +48,33 @@ selected() {
 	return 1
 }
 
+# run_test FILE FUNCTION: one test in a fresh bash under a wall-clock limit,
+# so one that hangs (a guest wedged in the box) fails alone instead of
+# stalling the suite; its EXIT trap still tears down.  Its output is also
+# kept in $SESSION_DIR/last-output for box_triple_fault.
+run_test() {
+	timeout --kill-after=30 "$TEST_TIMEOUT" bash -c '
+		tests=$1 file=$2 fn=$3
+		. "$tests/integration/lib.sh"
+		T=$(mktemp -d "$SESSION_DIR/t.XXXXXX")
+		BG_PIDS=()
+		# Teardown on every path: stop what the test started.
+		trap '\''for p in "${BG_PIDS[@]}"; do stop_pid "$p"; done; [ -n "$(type -t teardown)" ] && teardown; rm -rf "$T"'\'' EXIT
+		. "$file"
+		"$fn"
+	' test "$tests" "$1" "$2" </dev/null 2>&1 | tee "$SESSION_DIR/last-output"
+	return "${PIPESTATUS[0]}"
+}
+
+# Under tests/box only: did a guest of the last test triple-fault?  QEMU's
+# TCG emulation of SVM (the box's CPU) now and then hands a guest a
+# translation fault on its own kernel text right after an exit KVM handled
+# in the kernel (tests/box/README.md); sardine is not involved in that
+# path, and hardware KVM has no such fault.  Such a test runs once more.
+box_triple_fault() {
+	[ "${BOX:-}" = 1 ] && grep -q "triple fault: the guest CPU shut down" "$SESSION_DIR/last-output"
+}
+
 PATTERNS=("$@")
 for file in "$here"/[0-9]*.sh; do
 	# Each file in a subshell so its helpers and variables stay its own.
@@ -58,23 +85,19 @@ for file in "$here"/[0-9]*.sh; do
 		[[ " ${SUITE_SKIP:-} " == *" $name "* ]] && continue
 		n=$((n + 1))
 		start=$(date +%s)
-		# Each test in a fresh bash under a wall-clock limit, so one that
-		# hangs (a guest wedged in the box) fails alone instead of
-		# stalling the suite; its EXIT trap still tears down.
-		timeout --kill-after=30 "$TEST_TIMEOUT" bash -c '
-			tests=$1 file=$2 fn=$3
-			. "$tests/integration/lib.sh"
-			T=$(mktemp -d "$SESSION_DIR/t.XXXXXX")
-			BG_PIDS=()
-			# Teardown on every path: stop what the test started.
-			trap '\''for p in "${BG_PIDS[@]}"; do stop_pid "$p"; done; [ -n "$(type -t teardown)" ] && teardown; rm -rf "$T"'\'' EXIT
-			. "$file"
-			"$fn"
-		' test "$tests" "$file" "$fn" </dev/null
+		run_test "$file" "$fn"
 		rc=$?
+		retried=
+		if [ $rc != 0 ] && [ $rc != 77 ] && box_triple_fault; then
+			echo "#   a guest triple-faulted: the box's emulated SVM does that now and then (tests/box/README.md); running the test once more"
+			run_test "$file" "$fn"
+			rc=$?
+			retried=" # passed on a second try after a guest triple fault in the box"
+			[ $rc = 0 ] && second_try=$((second_try + 1))
+		fi
 		secs=$(( $(date +%s) - start ))
 		if [ $rc = 0 ]; then
-			echo "ok $n - $name (${secs}s)"
+			echo "ok $n - $name (${secs}s)$retried"
 			passed=$((passed + 1))
 		elif [ $rc = 77 ]; then
 			# Not applicable on this host: neither passed nor failed.
@@ -93,6 +116,7 @@ for file in "$here"/[0-9]*.sh; do
 done
 [ ${#failures[@]} -gt 0 ] && printf '# failed: %s\n' "${failures[@]}"
 [ $skipped -gt 0 ] && echo "# $skipped not applicable here (skipped, not counted as passed)"
+[ $second_try -gt 0 ] && echo "# $second_try passed on a second try after a guest triple fault in the box (counted as passed)"
 [ $todo -gt 0 ] && echo "# $todo known failures (TODO, see tests/known-failures; not counted as passed)"
 echo "$passed passed, $failed failed"
 [ $failed = 0 ]

@@ -53,7 +53,8 @@ trap cleanup EXIT
 
 log() { echo "# $*" >&2; }
 
-JOBS=(randread randwrite seqread seqwrite)
+# BENCH_JOBS: a subset of the jobs, for a quick look
+read -ra JOBS <<<"${BENCH_JOBS:-randread randwrite seqread seqwrite}"
 declare -A JOB_ARGS=(
 	[randread]="--rw=randread --bs=4k"
 	[randwrite]="--rw=randwrite --bs=4k"

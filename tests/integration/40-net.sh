@@ -224,10 +224,12 @@ for i in \$(seq 60); do nc 10.0.0.12 6000 < /tmp/f && break; sleep 1; done
 EOF
 	} > "$T/g1.sh"
 	{
-		echo 'nc -l -p 6000 < /dev/null > /tmp/r &'
+		# The listener's stdin must stay open: busybox nc half-closes the
+		# connection at EOF on stdin, and the sender's nc quits on that.
+		echo 'sleep 900 | nc -l -p 6000 > /tmp/r & NC=$!'
 		guest_net_up 10.0.0.12 10.0.0.11
 		cat <<EOF
-wait
+wait \$NC
 echo GOT=\$(stat -c %s /tmp/r) \$(sha256sum /tmp/r | cut -d' ' -f1)
 EOF
 	} > "$T/g2.sh"

@@ -586,6 +586,19 @@ static void directory_operations(void **state)
 		assert_int_equal(fl.l_type, F_WRLCK); /* the guest's lock */
 		close(fd);
 	}
+	/* Linux's v9fs asks GETLOCK with type UNLCK ("any lock?"): from
+	 * another open file the guest's write lock shows */
+	assert_int_equal(t_walk1(c, 1, 7, "moved"), 0);
+	assert_int_equal(t_lopen(c, 7, P9_DOTL_RDWR), 0);
+	t_begin(c, P9_TGETLOCK, 1);
+	t_put(c, 7, 4);
+	t_put(c, P9_LOCK_TYPE_UNLCK, 1);
+	t_put(c, 0, 8);
+	t_put(c, 0, 8);
+	t_put(c, 43, 4);
+	t_str(c, "guest");
+	assert_int_equal(t_send(c), P9_RGETLOCK);
+	assert_int_equal(t_get(c, 1), P9_LOCK_TYPE_WRLCK);
 	/* a FIFO: made, never opened */
 	t_begin(c, P9_TMKNOD, 1);
 	t_put(c, 1, 4);
