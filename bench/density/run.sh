@@ -4,7 +4,9 @@
 # virtio-balloon-pci free-page-reporting=on), same kernel and initramfs, in
 # one box session.  Usage: bench/density/run.sh [BUILD_DIR]
 # Env: N (idle guests, default 8), IDLE_MB (512), BURST_GUEST_MB (1024),
-# BURST_FILL_MB (600), BURST_PERIOD (40 s), BOX_MEM (box RAM, default 5G).
+# BURST_FILL_MB (600), BURST_PERIOD (40 s), BOX_MEM (box RAM, default 5G),
+# BOX_CPUS (default 1: with two, many VMs at once crash the box's kernel,
+# see tests/box/README.md).
 # Outside the box it re-runs itself inside tests/box.  Writes
 # bench/results/density.md.
 set -eu
@@ -14,7 +16,7 @@ build=$(cd "${1:-$repo/build}" && pwd)
 out=$repo/bench/results/density.md
 if [ -z "${BOX:-}" ] && { ! grep -qwE 'vmx|svm' /proc/cpuinfo || [ -d /sys/module/kvm_pvm ]; }; then
 	mkdir -p "$repo/bench/results"
-	exec "$repo/tests/box/box" --mem "${BOX_MEM:-5G}" --scratch-size 0 --timeout 5400 --out "$repo/bench/results" \
+	exec "$repo/tests/box/box" --cpus "${BOX_CPUS:-1}" --mem "${BOX_MEM:-5G}" --scratch-size 0 --timeout 5400 --out "$repo/bench/results" \
 		--env N="${N:-8}" --env IDLE_MB="${IDLE_MB:-512}" --env BURST_GUEST_MB="${BURST_GUEST_MB:-1024}" \
 		--env BURST_FILL_MB="${BURST_FILL_MB:-600}" --env BURST_PERIOD="${BURST_PERIOD:-40}" \
 		--env SETTLE_MAX="${SETTLE_MAX:-300}" \

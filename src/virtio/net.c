@@ -389,14 +389,15 @@ static void log_counters(struct virtio_net *n)
 	if (!log_enabled(LOG_INFO))
 		return;
 	virtio_net_get_counters(&n->dev, &c);
-	log_info("%s: rx %llu packets %llu bytes %llu dropped, tx %llu packets %llu bytes %llu dropped, runt %llu oversize %llu bad_header %llu link_down %llu backend_errors %llu bad_buffers %llu filtered %llu",
+	log_info("%s: rx %llu packets %llu bytes %llu dropped, tx %llu packets %llu bytes %llu dropped, runt %llu oversize %llu bad_header %llu link_down %llu backend_errors %llu bad_buffers %llu filtered %llu, longer than 1514 bytes: rx %llu tx %llu",
 		 n->name, (unsigned long long)c.rx_packets, (unsigned long long)c.rx_bytes,
 		 (unsigned long long)c.rx_dropped, (unsigned long long)c.tx_packets,
 		 (unsigned long long)c.tx_bytes, (unsigned long long)c.tx_dropped,
 		 (unsigned long long)c.runt, (unsigned long long)c.oversize,
 		 (unsigned long long)c.bad_header, (unsigned long long)c.link_down,
 		 (unsigned long long)c.backend_errors, (unsigned long long)c.bad_buffers,
-		 (unsigned long long)c.filtered);
+		 (unsigned long long)c.filtered, (unsigned long long)c.rx_large,
+		 (unsigned long long)c.tx_large);
 	for (unsigned int i = 0; i < n->nr_pairs; i++) {
 		virtio_net_get_pair_counters(&n->dev, i, &c);
 		log_info("%s: pair %u: rx %llu packets, tx %llu packets; kicks rx %llu tx %llu, interrupts rx %llu tx %llu, rx starved %llu",

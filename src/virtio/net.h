@@ -29,6 +29,9 @@ struct virtio_net_counters {
 	 * sent, and backend reads/writes that found nothing to do. */
 	uint64_t rx_kicks, tx_kicks, rx_interrupts, tx_interrupts;
 	uint64_t rx_starved;   /* times the driver had posted too few buffers */
+	/* Frames longer than an Ethernet frame (1514 bytes): segments that
+	 * crossed whole thanks to TSO/GSO on one side and GRO on the other. */
+	uint64_t rx_large, tx_large;
 };
 
 bool virtio_is_net(const struct virtio_dev *d);

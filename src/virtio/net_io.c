@@ -23,6 +23,10 @@
 
 #include "virtio/net_dev.h"
 
+/* The longest frame without offloads: a 1500-byte MTU plus the Ethernet
+ * header. */
+#define ETH_FRAME_MAX 1514
+
 static struct virtqueue *rxq(struct net_pair *p)
 {
 	return &p->net->dev.vqs[2 * p->index];
@@ -245,6 +249,8 @@ static unsigned int rx_frame(struct net_pair *p, uint64_t len, uint64_t offered)
 	rx_consume(p, k);
 	p->c.rx_packets++;
 	p->c.rx_bytes += len - VIRTIO_NET_HDR_LEN;
+	if (len - VIRTIO_NET_HDR_LEN > ETH_FRAME_MAX)
+		p->c.rx_large++;
 	return k;
 }
 
@@ -378,6 +384,8 @@ static int tx_frame(struct net_pair *p)
 	}
 	p->c.tx_packets++;
 	p->c.tx_bytes += e->out_len - VIRTIO_NET_HDR_LEN;
+	if (e->out_len - VIRTIO_NET_HDR_LEN > ETH_FRAME_MAX)
+		p->c.tx_large++;
 	return 0;
 }
 

@@ -20,8 +20,9 @@ out=$1
 
 # kvm_amd: the box's emulated CPU is an EPYC with SVM.  9p: the host's root.
 # virtio_blk + ext4: /scratch.  tun/bridge/veth: networking tests.
+# loop: block devices for the host-block-device test and the 9p bench.
 BOX_MODULES=(kvm_amd virtio_pci 9p 9pnet_virtio virtio_blk virtio_rng ext4
-             crc32c_generic crc32c_intel tun bridge veth)
+             crc32c_generic crc32c_intel tun bridge veth loop)
 INPUTS=("$here/build.sh" "$here/init" "$here/../guest/lib.sh")
 
 kpkg=$(kernel_pkg)

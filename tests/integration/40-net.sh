@@ -96,6 +96,8 @@ t.join()
 PY
 }
 
+# 200 MB each way, made, hashed and moved under emulation: slow in one-CPU boxes.
+# time limit: test_ping_and_200mb_each_way_with_checksums 1000
 test_ping_and_200mb_each_way_with_checksums() {
 	local ns log=$T/log peer=$T/peer.log size=$((200 << 20)) initrd rc
 	new_netns ns || return 1
@@ -136,13 +138,16 @@ EOF
 	recvd=$(guest_value "$log" GUEST_RECEIVED)
 	note "host->guest: host $sent, guest $recvd"
 	[ "${sent%% *}" = "$size" ] && [ "$sent" = "$recvd" ] || fail "host->guest stream differs" || return 1
-	# Both directions used large segments (TSO) rather than 1500-byte frames.
-	grep -q 'virtio-net0: rx [0-9]* packets' "$log" || fail "no counters in the log" || return 1
-	local rxp rxb txp txb
-	read -r rxp rxb txp txb < <(sed -n 's/.*virtio-net0: rx \([0-9]*\) packets \([0-9]*\) bytes .*tx \([0-9]*\) packets \([0-9]*\) bytes.*/\1 \2 \3 \4/p' "$log")
-	note "sardine: rx $rxp frames $rxb bytes, tx $txp frames $txb bytes"
-	[ $((rxb / rxp)) -gt 3000 ] && [ $((txb / txp)) -gt 3000 ] ||
-		fail "frames average $((rxb / rxp)) / $((txb / txp)) bytes: large segments did not cross"
+	# Both directions carried segments longer than an Ethernet frame (TSO
+	# and GRO at work), not only 1514-byte frames.  How long depends on
+	# TCP's pacing, so on the machine's speed; that they cross does not.
+	local line rxp rxb txp txb rxl txl
+	line=$(grep 'virtio-net0: rx [0-9]* packets' "$log" | tail -1)
+	[ -n "$line" ] || fail "no counters in the log" || return 1
+	read -r rxp rxb txp txb < <(sed -n 's/.*virtio-net0: rx \([0-9]*\) packets \([0-9]*\) bytes .*tx \([0-9]*\) packets \([0-9]*\) bytes.*/\1 \2 \3 \4/p' <<<"$line")
+	read -r rxl txl < <(sed -n 's/.*longer than 1514 bytes: rx \([0-9]*\) tx \([0-9]*\).*/\1 \2/p' <<<"$line")
+	note "sardine: rx $rxp frames $rxb bytes ($rxl longer than 1514), tx $txp frames $txb bytes ($txl longer)"
+	[ "${rxl:-0}" -gt 0 ] && [ "${txl:-0}" -gt 0 ] || fail "no frames longer than 1514 bytes crossed: no TSO/GRO"
 }
 
 test_link_down_up_and_bad_frames() {
@@ -220,16 +225,17 @@ test_two_vms_on_a_bridge() {
 		cat <<EOF
 head -c $size /dev/urandom > /tmp/f
 echo SENT=\$(sha256sum /tmp/f | cut -d' ' -f1)
-for i in \$(seq 60); do nc 10.0.0.12 6000 < /tmp/f && break; sleep 1; done
+for i in \$(seq 300); do nc 10.0.0.12 6000 < /tmp/f && break; sleep 1; done
 EOF
 	} > "$T/g1.sh"
 	{
-		# The listener's stdin must stay open: busybox nc half-closes the
-		# connection at EOF on stdin, and the sender's nc quits on that.
+		# The listener's stdin must stay open: busybox nc quits at EOF on
+		# stdin.  It quits when the sender closes; "wait" would also wait
+		# for the sleep, so poll for nc alone.
 		echo 'sleep 900 | nc -l -p 6000 > /tmp/r & NC=$!'
 		guest_net_up 10.0.0.12 10.0.0.11
 		cat <<EOF
-wait \$NC
+while kill -0 \$NC 2>/dev/null; do sleep 1; done
 echo GOT=\$(stat -c %s /tmp/r) \$(sha256sum /tmp/r | cut -d' ' -f1)
 EOF
 	} > "$T/g2.sh"
@@ -261,15 +267,17 @@ test_multiqueue_four_vcpus_four_queues() {
 	new_netns ns || return 1
 	# An existing multi-queue TAP, as an administrator would prepare it.
 	ip -n "$ns" tuntap add dev sdtapmq mode tap multi_queue vnet_hdr || return 1
-	ip -n "$ns" addr add 10.0.0.1/24 dev sdtapmq
+	# Four host addresses: pings to one address are one flow (ICMP hashes
+	# on the addresses alone), so each CPU pings its own.
+	for q in 1 2 3 4; do ip -n "$ns" addr add 10.0.0.$q/24 dev sdtapmq; done
 	ip -n "$ns" link set sdtapmq up
 	{
-		guest_net_up 10.0.0.2 10.0.0.1
+		guest_net_up 10.0.0.9 10.0.0.1
 		cat <<'EOF'
 echo QUEUES=$(ls -d /sys/class/net/eth0/queues/tx-* | wc -l)
 # One flow per CPU: XPS sends each on that CPU's queue, and the TAP
 # steers each flow's replies back to the queue it came from.
-for c in 0 1 2 3; do taskset -c $c ping -c 10 -i 0.2 -q 10.0.0.1 > /tmp/ping$c 2>&1 & done
+for c in 0 1 2 3; do taskset -c $c ping -c 10 -i 0.2 -q 10.0.0.$((c + 1)) > /tmp/ping$c 2>&1 & done
 wait
 for c in 0 1 2 3; do sed -n "s/.* \([0-9]*\) packets received.*/PINGS$c=\1/p" /tmp/ping$c; done
 for q in 0 1 2 3; do

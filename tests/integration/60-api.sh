@@ -202,7 +202,8 @@ test_running_guest_through_the_api() {
 	wait "$GUEST_PID"
 	rc=$?
 	expect_clean_run "$log" "$rc" || return 1
-	grep -q GUEST-SAW-POWER-BUTTON "$log" || fail "the guest never saw the button" || return 1
+	grep -q GUEST-SAW-POWER-BUTTON "$log" ||
+		{ tail -n 12 "$log" | sed 's/^/#     | /' >&2; fail "the guest never saw the button"; return 1; }
 	[ ! -e "$sock" ] || fail "socket left behind" || return 1
 
 	# vm.info's config boots an identical VM.

@@ -493,6 +493,7 @@ static void tx_large_segment_unsegmented(void **state)
 		}
 	}
 	assert_int_equal(counters(e).tx_packets, 1);
+	assert_int_equal(counters(e).tx_large, 1);
 	env_free(e);
 }
 
