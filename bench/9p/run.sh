@@ -14,7 +14,7 @@ build=$(cd "${1:-$repo/build}" && pwd)
 out=$repo/bench/results/9p.md
 if [ -z "${BOX:-}" ] && { ! grep -qwE 'vmx|svm' /proc/cpuinfo || [ -d /sys/module/kvm_pvm ]; }; then
 	mkdir -p "$repo/bench/results"
-	exec "$repo/tests/box/box" --mem 6G --scratch-size 0 --timeout 5400 --out "$repo/bench/results" \
+	exec "$repo/tests/box/box" --cpus "${BOX_CPUS:-2}" --mem 6G --scratch-size 0 --timeout 5400 --out "$repo/bench/results" \
 		--env RUNS="${RUNS:-2}" -- "$here/run.sh $build"
 fi
 runs=${RUNS:-2}

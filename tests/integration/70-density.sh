@@ -179,8 +179,12 @@ auto_diag() {
 # Four VMs with --balloon auto in a memory cgroup; a bounded memory hog in
 # the same cgroup brings pressure.  The VMs give memory back, the guests
 # keep running; once the hog is gone the balloons shrink again.
+# time limit: test_balloon_auto_under_cgroup_pressure 700
 test_balloon_auto_under_cgroup_pressure() {
 	local cg=/sys/fs/cgroup i pids=() socks=() hog peak=() actual lim=1200
+	# Four boots, a minute of pressure and the way back: the guests must
+	# outlive all of it in a one-CPU box (the teardown stops them).
+	local GUEST_TIMEOUT=900
 	grep -qw memory $cg/cgroup.controllers 2>/dev/null || { note "no memory cgroup"; return 1; }
 	grep -qw memory $cg/cgroup.subtree_control || echo +memory > $cg/cgroup.subtree_control || return 1
 	CGROUP=$cg/sardine-test-$BASHPID
@@ -191,7 +195,7 @@ test_balloon_auto_under_cgroup_pressure() {
 	for i in 1 2 3 4; do
 		socks+=("$T/auto$i.sock")
 		guest_start "$T/auto$i.log" --memory 512M --api-socket "$T/auto$i.sock" \
-			--balloon auto -- "$(avail_loop 400)"
+			--balloon auto -- "$(avail_loop 900)"
 		pids+=("$GUEST_PID")
 	done
 	echo "$BASHPID" > $cg/cgroup.procs # the test shell itself leaves again
