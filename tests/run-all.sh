@@ -46,7 +46,7 @@ box_attempt() {
 		size=$(stat -c %s "$out")
 		if [ "$size" != "$last" ]; then
 			last=$size idle=0
-		elif [ $((idle += 10)) -ge "${BOX_IDLE_LIMIT:-1500}" ]; then
+		elif [ $((idle += 10)) -ge "${BOX_IDLE_LIMIT:-1100}" ]; then
 			echo "# no output from the box for ${idle}s: stopping it" >>"$out"
 			kill -TERM -- "-$pid" 2>/dev/null
 			sleep 10

@@ -66,8 +66,12 @@ run_test() {
 		trap '\''for p in "${BG_PIDS[@]}"; do stop_pid "$p"; done; [ -n "$(type -t teardown)" ] && teardown; rm -rf "$T"'\'' EXIT
 		. "$file"
 		"$fn"
-	' test "$tests" "$1" "$2" </dev/null 2>&1 | tee "$SESSION_DIR/last-output"
-	return "${PIPESTATUS[0]}"
+	' test "$tests" "$1" "$2" </dev/null >"$SESSION_DIR/last-output" 2>&1 &
+	# Shown as it comes; a file, not a pipe, so that a process the test
+	# left behind (stuck in the kernel, say) cannot hold the suite.
+	local pid=$!
+	tail -n +1 -f --pid="$pid" "$SESSION_DIR/last-output"
+	wait "$pid"
 }
 
 # Under tests/box only: did a guest of the last test triple-fault?  QEMU's

@@ -48,9 +48,10 @@ def non_vcpu_cpu(pid, vcpu_re):
 def run(name, vcpu_re, cmd, log_path, limit):
     phases, results = {}, {}
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(cmd, shell=True, stdout=log, stderr=subprocess.STDOUT,
+        # "exec": the shell becomes the VMM, so its PID is the VMM's (dash
+        # does not do that by itself).
+        proc = subprocess.Popen("exec " + cmd, shell=True, stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
-    # The shell execs the VMM (a single command), so its PID is the VMM's.
     deadline = time.time() + limit
     seen = 0
     while proc.poll() is None and time.time() < deadline:

@@ -6,7 +6,9 @@
 # created, stat'ed and unlinked; beside each, the VMM's own CPU time (its
 # threads other than vCPUs).  Usage: bench/9p/run.sh [BUILD_DIR]
 # Outside the box it re-runs itself inside tests/box.  Writes
-# bench/results/9p.md.  RUNS (default 2) rounds, VMMs alternating.
+# bench/results/9p.md.  RUNS (default 2) rounds, VMMs alternating; SEQ_MB
+# (default 1024) and SMALL_N (default 10000) size the workload, BOX_CPUS
+# the box (default 2).
 set -eu
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -15,9 +17,12 @@ out=$repo/bench/results/9p.md
 if [ -z "${BOX:-}" ] && { ! grep -qwE 'vmx|svm' /proc/cpuinfo || [ -d /sys/module/kvm_pvm ]; }; then
 	mkdir -p "$repo/bench/results"
 	exec "$repo/tests/box/box" --cpus "${BOX_CPUS:-2}" --mem 6G --scratch-size 0 --timeout 5400 --out "$repo/bench/results" \
-		--env RUNS="${RUNS:-2}" -- "$here/run.sh $build"
+		--env RUNS="${RUNS:-2}" --env SEQ_MB="${SEQ_MB:-1024}" --env SMALL_N="${SMALL_N:-10000}" \
+		-- "$here/run.sh $build"
 fi
 runs=${RUNS:-2}
+seq_mb=${SEQ_MB:-1024}
+small_n=${SMALL_N:-10000}
 work=$(mktemp -d)
 mnt=$work/fs
 cleanup() {
@@ -52,12 +57,12 @@ else
     mount -t 9p -o $mount_opts t /mnt || { echo BENCH-MOUNT-FAILED; exit 1; }
 fi
 phase() { n=\$1; shift; echo "PHASE-BEGIN \$n"; sleep 2; "\$@"; echo "PHASE-END \$n"; sleep 2; }
-phase seq_write \$B write /mnt/big 1024 1024
+phase seq_write \$B write /mnt/big $seq_mb 1024
 echo 3 > /proc/sys/vm/drop_caches
 phase seq_read \$B read /mnt/big 1024
 rm /mnt/big
 mkdir /mnt/small
-phase small_files \$B small /mnt/small 10000
+phase small_files \$B small /mnt/small $small_n
 rmdir /mnt/small
 umount /mnt
 EOF
@@ -92,8 +97,8 @@ LOGDIR=$work LIMIT=2400 python3 "$here/measure.py" "$work/vmms" "$work/results.j
 	echo "- Guest: build/guest/vmlinux, the test initramfs, $mem MiB, 1 vCPU; the workload is bench/9p/bench9p.c (static)."
 	echo "- 9p mount, the same for both VMMs: \`mount -t 9p -o $mount_opts t /mnt\`."
 	echo "- Shared directory: $fsdesc; both VMMs with the mapped-xattr security model."
-	echo "- seq_write: 1 GiB in 1 MiB write()s, then fsync; seq_read: the same file in 1 MiB read()s after drop_caches in the guest (the host's page cache holds it);"
-	echo "  small_files: 10,000 empty files created, then stat'ed, then unlinked (30,000 operations)."
+	echo "- seq_write: $seq_mb MiB in 1 MiB write()s, then fsync; seq_read: the same file in 1 MiB read()s after drop_caches in the guest (the host's page cache holds it);"
+	echo "  small_files: $small_n empty files created, then stat'ed, then unlinked ($((3 * small_n)) operations)."
 	echo "- VMM CPU: utime+stime of the VMM's threads other than its vCPUs over the phase (/proc/PID/stat minus the vCPU threads' /proc/PID/task/TID/stat),"
 	echo "  per GiB moved for the sequential phases, per 1,000 operations for small_files."
 	echo "- $runs rounds, VMMs alternating; each cell: the mean, then the rounds' values."
