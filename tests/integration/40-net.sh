@@ -97,7 +97,7 @@ PY
 }
 
 # 200 MB each way, made, hashed and moved under emulation: slow in one-CPU boxes.
-# time limit: test_ping_and_200mb_each_way_with_checksums 1000
+# time limit: test_ping_and_200mb_each_way_with_checksums 1800
 test_ping_and_200mb_each_way_with_checksums() {
 	local ns log=$T/log peer=$T/peer.log size=$((200 << 20)) initrd rc
 	new_netns ns || return 1
@@ -122,6 +122,10 @@ EOF
 	wait_link "$ns" sdtap0 || return 1
 	ip -n "$ns" addr add 10.0.0.1/24 dev sdtap0
 	ip -n "$ns" link set sdtap0 up
+	# A word every few minutes: the box's watchdog takes a long silence
+	# for a wedged box.
+	( while sleep 240; do echo "#   still moving data ($(grep -c . "$peer") of 2 directions done)"; done ) &
+	BG_PIDS+=($!)
 	wait "$GUEST_PID"
 	rc=$?
 	expect_clean_run "$log" "$rc" || return 1
