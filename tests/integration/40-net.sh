@@ -124,7 +124,7 @@ EOF
 	ip -n "$ns" link set sdtap0 up
 	# A word every few minutes: the box's watchdog takes a long silence
 	# for a wedged box.
-	( while sleep 240; do echo "#   still moving data ($(grep -c . "$peer") of 2 directions done)"; done ) &
+	( t=0; while sleep 240; do echo "#   still moving data ($((t += 240)) s)"; done ) &
 	BG_PIDS+=($!)
 	wait "$GUEST_PID"
 	rc=$?
