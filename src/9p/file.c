@@ -444,9 +444,7 @@ int p9_op_lock(struct p9_req *r)
 		return r->in.err;
 	if (lock_type(type) < 0 || fl.l_start < 0 || fl.l_len < 0)
 		return -EINVAL;
-	/* Linux's v9fs asks with UNLCK once it found no conflict in the guest:
-	 * "is there any lock?", which is what a write lock would collide with. */
-	fl.l_type = type == P9_LOCK_TYPE_UNLCK ? F_WRLCK : (short)lock_type(type);
+	fl.l_type = (short)lock_type(type);
 	f = p9_req_fid(r, fid);
 	if (!f)
 		return -EBADF;

@@ -490,6 +490,35 @@ static int list_dir(struct tclient *c, uint32_t fid, char *out, size_t len, int 
 	}
 }
 
+/* TLOCK or TGETLOCK of the whole file on FID; returns RLOCK's status or
+ * RGETLOCK's lock type. */
+static int t_lock(struct tclient *c, uint8_t msg, uint32_t fid, uint8_t type)
+{
+	t_begin(c, msg, 1);
+	t_put(c, fid, 4);
+	t_put(c, type, 1);
+	if (msg == P9_TLOCK)
+		t_put(c, 0, 4); /* flags */
+	t_put(c, 0, 8);         /* start */
+	t_put(c, 0, 8);         /* length: to the end */
+	t_put(c, 42, 4);        /* proc_id */
+	t_str(c, "guest");
+	assert_int_equal(t_send(c), msg + 1);
+	return (int)t_get(c, 1);
+}
+
+/* The lock another open file of PATH would run into (F_UNLCK: none). */
+static int host_lock_type(const char *path)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd = open(path, O_RDWR);
+
+	assert_true(fd >= 0);
+	assert_int_equal(fcntl(fd, F_OFD_GETLK, &fl), 0);
+	close(fd);
+	return fl.l_type;
+}
+
 static void directory_operations(void **state)
 {
 	struct fixture *fx = *state;
@@ -567,38 +596,16 @@ static void directory_operations(void **state)
 	t_put(c, 0, 4);
 	assert_int_equal(t_send(c), P9_RFSYNC);
 	/* locks: ours succeeds, a conflicting host lock is reported */
-	t_begin(c, P9_TLOCK, 1);
-	t_put(c, 5, 4);
-	t_put(c, P9_LOCK_TYPE_WRLCK, 1);
-	t_put(c, 0, 4);
-	t_put(c, 0, 8);
-	t_put(c, 0, 8);
-	t_put(c, 42, 4);
-	t_str(c, "guest");
-	assert_int_equal(t_send(c), P9_RLOCK);
-	assert_int_equal(t_get(c, 1), P9_LOCK_SUCCESS);
-	{
-		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-		int fd = open(p, O_RDWR);
-
-		assert_true(fd >= 0);
-		assert_int_equal(fcntl(fd, F_OFD_GETLK, &fl), 0);
-		assert_int_equal(fl.l_type, F_WRLCK); /* the guest's lock */
-		close(fd);
-	}
+	assert_int_equal(t_lock(c, P9_TLOCK, 5, P9_LOCK_TYPE_WRLCK), P9_LOCK_SUCCESS);
+	assert_int_equal(host_lock_type(p), F_WRLCK); /* the guest's lock */
 	/* Linux's v9fs asks GETLOCK with type UNLCK ("any lock?"): from
 	 * another open file the guest's write lock shows */
 	assert_int_equal(t_walk1(c, 1, 7, "moved"), 0);
 	assert_int_equal(t_lopen(c, 7, P9_DOTL_RDWR), 0);
-	t_begin(c, P9_TGETLOCK, 1);
-	t_put(c, 7, 4);
-	t_put(c, P9_LOCK_TYPE_UNLCK, 1);
-	t_put(c, 0, 8);
-	t_put(c, 0, 8);
-	t_put(c, 43, 4);
-	t_str(c, "guest");
-	assert_int_equal(t_send(c), P9_RGETLOCK);
-	assert_int_equal(t_get(c, 1), P9_LOCK_TYPE_WRLCK);
+	assert_int_equal(t_lock(c, P9_TGETLOCK, 7, P9_LOCK_TYPE_UNLCK), P9_LOCK_TYPE_WRLCK);
+	/* LOCK with UNLCK releases the guest's lock: the host can take it */
+	assert_int_equal(t_lock(c, P9_TLOCK, 5, P9_LOCK_TYPE_UNLCK), P9_LOCK_SUCCESS);
+	assert_int_equal(host_lock_type(p), F_UNLCK);
 	/* a FIFO: made, never opened */
 	t_begin(c, P9_TMKNOD, 1);
 	t_put(c, 1, 4);
