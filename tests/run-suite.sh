@@ -55,6 +55,7 @@ selected() {
 # A test that needs longer says so in its file: "# time limit: FUNCTION SECONDS".
 run_test() {
 	local limit
+	: >"$SESSION_DIR/last-output" # appended to: by the test and the heartbeat
 	limit=$(sed -n "s/^# time limit: $2 \([0-9]*\)$/\1/p" "$1" | head -1)
 	[ -n "$limit" ] && [ "$limit" -gt "$TEST_TIMEOUT" ] || limit=$TEST_TIMEOUT
 	timeout --kill-after=30 "$limit" bash -c '
@@ -66,12 +67,28 @@ run_test() {
 		trap '\''for p in "${BG_PIDS[@]}"; do stop_pid "$p"; done; [ -n "$(type -t teardown)" ] && teardown; rm -rf "$T"'\'' EXIT
 		. "$file"
 		"$fn"
-	' test "$tests" "$1" "$2" </dev/null >"$SESSION_DIR/last-output" 2>&1 &
+	' test "$tests" "$1" "$2" </dev/null >>"$SESSION_DIR/last-output" 2>&1 &
 	# Shown as it comes; a file, not a pipe, so that a process the test
 	# left behind (stuck in the kernel, say) cannot hold the suite.
-	local pid=$!
+	local pid=$! beat rc
+	# A word every few minutes while a long test runs: tests/run-all.sh
+	# takes a box that stays silent for long for a wedged one.
+	(
+		trap 'kill "$s" 2>/dev/null; exit 0' TERM
+		t=0
+		while :; do
+			sleep 240 & s=$!
+			wait "$s"
+			echo "#   still running ($((t += 240)) s)" >>"$SESSION_DIR/last-output"
+		done
+	) &
+	beat=$!
 	tail -n +1 -f --pid="$pid" "$SESSION_DIR/last-output"
 	wait "$pid"
+	rc=$?
+	kill "$beat" 2>/dev/null
+	wait "$beat" 2>/dev/null
+	return $rc
 }
 
 # Under tests/box only: did a guest of the last test triple-fault?  QEMU's

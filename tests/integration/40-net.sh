@@ -122,10 +122,6 @@ EOF
 	wait_link "$ns" sdtap0 || return 1
 	ip -n "$ns" addr add 10.0.0.1/24 dev sdtap0
 	ip -n "$ns" link set sdtap0 up
-	# A word every few minutes: the box's watchdog takes a long silence
-	# for a wedged box.
-	( t=0; while sleep 240; do echo "#   still moving data ($((t += 240)) s)"; done ) &
-	BG_PIDS+=($!)
 	wait "$GUEST_PID"
 	rc=$?
 	expect_clean_run "$log" "$rc" || return 1
