@@ -123,7 +123,7 @@ next_test() {
 # one (tests/box/README.md), because the cross-CPU interrupts that trigger
 # it go away.  Each test file goes to the box with the least work so far,
 # by the seconds it took in one-CPU boxes (files not listed count 100).
-BOX_WEIGHTS="40-net:1300 70-density:320 50-9p:240 30-blk:180 60-api:150 20-lifecycle:80 10-boot:75 25-console:15"
+BOX_WEIGHTS="40-net:420 70-density:420 30-blk:360 50-9p:330 60-api:130 20-lifecycle:100 10-boot:85 25-console:20"
 boxes() {
 	local n=${BOX_COUNT:-$(nproc)} order=() pats=() load=() pids=() f w i best
 	[ "$n" -ge 1 ] || n=1

@@ -6,7 +6,7 @@
 #   OUTDIR/vmlinux         the same, uncompressed (ELF, PVH entry): QEMU
 #                          boots it ~4 s faster under emulation/nesting
 #   OUTDIR/initramfs.cpio  busybox, virtio/9p/vsock/ext4 modules, tests/guest/init
-#   OUTDIR/tools.cpio      fio, iperf3, e2fsprogs (mkfs.ext4, e2fsck, ...),
+#   OUTDIR/tools.cpio      fio, iperf3, socat, e2fsprogs (mkfs.ext4, e2fsck, ...),
 #                          util-linux's fstrim and blkdiscard, in /usr/local,
 #                          with all their libraries; tests that need them
 #                          append it: cat initramfs.cpio tools.cpio > x.cpio
@@ -41,8 +41,8 @@ GUEST_MODULES=(virtio_pci virtio_mmio virtio_blk virtio_net virtio_console
 EAGER_MODULES=(virtio_pci virtio_blk virtio_net virtio_console virtio_balloon
                virtio_rng 9pnet_virtio)
 # tools.cpio: these files (as the packages place them) and what they need.
-TOOL_PKGS=(fio iperf3 e2fsprogs util-linux libc6)
-TOOL_FILES=(usr/bin/fio usr/bin/iperf3 sbin/mke2fs sbin/mkfs.ext4 sbin/e2fsck
+TOOL_PKGS=(fio iperf3 socat e2fsprogs util-linux libc6)
+TOOL_FILES=(usr/bin/fio usr/bin/iperf3 usr/bin/socat sbin/mke2fs sbin/mkfs.ext4 sbin/e2fsck
             sbin/fsck.ext4 sbin/resize2fs sbin/tune2fs sbin/dumpe2fs
             sbin/fstrim sbin/blkdiscard)
 TOOL_DATA=(etc/mke2fs.conf)
