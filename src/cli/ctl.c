@@ -332,10 +332,12 @@ int cli_serve(int argc, char **argv)
 		{ "api-socket", required_argument, NULL, 'a' },
 		{ "name", required_argument, NULL, 'n' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "seccomp", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *api_socket = NULL, *name = NULL;
+	enum sandbox_mode sandbox = SANDBOX_ENFORCE;
 	enum log_level level;
 	int opt;
 
@@ -358,8 +360,15 @@ int cli_serve(int argc, char **argv)
 			}
 			log_threshold = level;
 			break;
+		case 's':
+			if (sandbox_parse_mode(optarg, &sandbox)) {
+				cli_error("--seccomp: '%s' is not one of on, log, off", optarg);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			puts("usage: sardine serve [--api-socket PATH] [--name NAME] [--log-level LEVEL]\n"
+			     "                     [--seccomp on|log|off]\n"
 			     "\nWaits for vm.create and vm.boot on the API socket (docs/api.md); the\n"
 			     "default socket is named after the VM (see sardine list).");
 			return 0;
@@ -373,5 +382,5 @@ int cli_serve(int argc, char **argv)
 		cli_error("unexpected argument '%s' (see sardine serve --help)", argv[optind]);
 		return EXIT_USAGE;
 	}
-	return vmm_serve(name, api_socket);
+	return vmm_serve(name, api_socket, sandbox);
 }

@@ -37,10 +37,14 @@ static const char run_usage[] =
 	"  --api-socket PATH  serve the REST API on this Unix socket (default:\n"
 	"                     a socket named after the VM, see sardine list; none: no API)\n"
 	"  --config FILE      the VM from a VmConfig JSON file (what vm.info returns);\n"
-	"                     only --name, --api-socket, --no-reboot, --log-level go with it\n"
+	"                     only --name, --api-socket, --no-reboot, --log-level,\n"
+	"                     --seccomp go with it\n"
 	"  --no-reboot        exit when the guest reboots\n"
 	"  --no-merge         do not offer guest RAM to KSM\n"
 	"  --no-rng           no virtio-rng entropy device\n"
+	"  --seccomp on|log|off\n"
+	"                     the system call filter (default on; log: only log what\n"
+	"                     it would refuse)\n"
 	"  --log-level LEVEL  error, warn, info or debug (default warn)\n"
 	"\n"
 	"On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"
@@ -58,6 +62,7 @@ enum {
 	OPT_NO_REBOOT,
 	OPT_NO_MERGE,
 	OPT_NO_RNG,
+	OPT_SECCOMP,
 	OPT_DISK,
 	OPT_NET,
 	OPT_SHARE,
@@ -79,6 +84,7 @@ static const struct option run_options[] = {
 	{ "no-reboot", no_argument, NULL, OPT_NO_REBOOT },
 	{ "no-merge", no_argument, NULL, OPT_NO_MERGE },
 	{ "no-rng", no_argument, NULL, OPT_NO_RNG },
+	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "share", required_argument, NULL, OPT_SHARE },
@@ -243,6 +249,7 @@ int cli_run(int argc, char **argv)
 {
 	struct vm_config cfg;
 	const char *config_file = NULL, *vm_option = NULL;
+	enum sandbox_mode sandbox = SANDBOX_ENFORCE;
 	int opt, status;
 
 	config_init_defaults(&cfg);
@@ -263,6 +270,14 @@ int cli_run(int argc, char **argv)
 		}
 		if (opt == OPT_CONFIG) {
 			config_file = optarg;
+			continue;
+		}
+		if (opt == OPT_SECCOMP) { /* the process's, not the VM's */
+			if (sandbox_parse_mode(optarg, &sandbox)) {
+				cli_error("--seccomp: '%s' is not one of on, log, off", optarg);
+				config_free(&cfg);
+				return EXIT_USAGE;
+			}
 			continue;
 		}
 		if (describes_vm(opt) && !vm_option)
@@ -299,7 +314,7 @@ int cli_run(int argc, char **argv)
 		config_free(&cfg);
 		return EXIT_VM_ERROR;
 	}
-	status = vmm_run(&cfg);
+	status = vmm_run(&cfg, sandbox);
 	config_free(&cfg);
 	return status;
 }

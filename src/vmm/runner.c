@@ -43,6 +43,7 @@ struct vmm {
 	struct vm_config cfg; /* the VM's configuration, unless state is NONE */
 	enum vm_state state;
 	bool serve;
+	enum sandbox_mode sandbox;
 	char name[VM_NAME_MAX + 1];
 	struct kvm kvm;
 	bool kvm_open;
@@ -584,6 +585,11 @@ static int vmm_init(struct vmm *v, const char *name, const char *api_socket)
 	ret = setup_identity(v, name, api_socket, v->serve);
 	if (ret)
 		return ret;
+	ret = sandbox_apply(v->sandbox);
+	if (ret) {
+		log_error("cannot install the seccomp filter: %s", strerror(-ret));
+		return ret;
+	}
 	log_info("VM '%s'%s%s", v->name, v->api ? ", API on " : "", v->api ? v->sock_path : "");
 	return 0;
 }
@@ -609,7 +615,7 @@ static void vmm_cleanup(struct vmm *v)
 	free(v);
 }
 
-int vmm_run(const struct vm_config *cfg)
+int vmm_run(const struct vm_config *cfg, enum sandbox_mode sandbox)
 {
 	struct vmm *v = calloc(1, sizeof(*v));
 	char err[256];
@@ -620,6 +626,7 @@ int vmm_run(const struct vm_config *cfg)
 		free(v);
 		return EXIT_VM_ERROR;
 	}
+	v->sandbox = sandbox;
 	/* Bad files are the user's to fix (exit 2); a host without usable
 	 * KVM is not (exit 1).  Both before anything is created. */
 	if (arch_validate_config(&v->cfg, &guest_is_linux) || open_backends(v)) {
@@ -651,7 +658,7 @@ int vmm_run(const struct vm_config *cfg)
 	return status;
 }
 
-int vmm_serve(const char *name, const char *api_socket)
+int vmm_serve(const char *name, const char *api_socket, enum sandbox_mode sandbox)
 {
 	struct vmm *v = calloc(1, sizeof(*v));
 	int status;
@@ -659,6 +666,7 @@ int vmm_serve(const char *name, const char *api_socket)
 	if (!v)
 		return EXIT_VM_ERROR;
 	v->serve = true;
+	v->sandbox = sandbox;
 	if (vmm_init(v, name, api_socket)) {
 		vmm_cleanup(v);
 		return EXIT_USAGE;

@@ -8,11 +8,14 @@
  *   sardine serve  starts with no VM and waits for vm.create and vm.boot;
  *                  only vmm.shutdown or a signal ends it.
  * Both serve the REST API on a socket (see api/socket.h for names and
- * paths) unless the socket is "none".  Returns the process exit status. */
+ * paths) unless the socket is "none".  Once the API socket is up, the
+ * seccomp sandbox (vmm/sandbox.h) closes in.  Returns the process exit
+ * status. */
 #ifndef SARDINE_RUNNER_H
 #define SARDINE_RUNNER_H
 
 #include "vmm/config.h"
+#include "vmm/sandbox.h"
 
 /* Exit statuses of `sardine run`. */
 #define EXIT_VM_OK 0
@@ -21,7 +24,7 @@
 
 /* cfg->name ("": generated) and cfg->api_socket (NULL: the default path,
  * "none": no API) name the VM and its socket. */
-int vmm_run(const struct vm_config *cfg);
-int vmm_serve(const char *name, const char *api_socket);
+int vmm_run(const struct vm_config *cfg, enum sandbox_mode sandbox);
+int vmm_serve(const char *name, const char *api_socket, enum sandbox_mode sandbox);
 
 #endif

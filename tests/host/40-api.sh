@@ -437,3 +437,27 @@ test_balloon_resize_before_boot() {
 	[ "$(json 'j["target_bytes"]')" = 4194304 ] || fail "balloon-stats: $(cat "$T/body")" || return 1
 	expect_api 204 "$sock" PUT vmm.shutdown
 }
+
+# The seccomp filter is on every thread of a running VM by default
+# (Seccomp: 2 is "filter" in /proc), off on request, and a wrong mode is
+# refused; the VM runs either way.
+test_seccomp_filter_on_by_default() {
+	export SARDINE_RUNTIME_DIR=$T/run
+	local task n=0 mode
+	run_start "$T/on.log" --kernel "$COUNTER" --name sbx --memory 64M
+	wait_for "$T/on.log" 'TICK 00000002' 20 || { fail "the guest does not run"; return 1; }
+	for task in /proc/"$RUN_PID"/task/*; do
+		mode=$(awk '/^Seccomp:/ {print $2}' "$task/status")
+		[ "$mode" = 2 ] || fail "thread $(cat "$task/comm") has Seccomp: $mode" || return 1
+		n=$((n + 1))
+	done
+	[ "$n" -ge 3 ] || fail "only $n threads to look at" || return 1
+	"$SARDINE" stop sbx || fail "stop" || return 1
+	run_start "$T/off.log" --kernel "$COUNTER" --name sbx-off --memory 64M --seccomp off
+	wait_for "$T/off.log" 'TICK 00000002' 20 || { fail "the guest does not run with --seccomp off"; return 1; }
+	mode=$(awk '/^Seccomp:/ {print $2}' /proc/"$RUN_PID"/status)
+	[ "$mode" = 0 ] || fail "--seccomp off: Seccomp: $mode" || return 1
+	"$SARDINE" stop sbx-off || fail "stop" || return 1
+	"$SARDINE" run --kernel "$COUNTER" --seccomp maybe 2>"$T/err"
+	[ $? = 2 ] && grep -q "seccomp: 'maybe'" "$T/err" || fail "bad mode: $(cat "$T/err")"
+}

@@ -1,0 +1,147 @@
+/* The seccomp sandbox, in child processes: refused calls stop the process
+ * with one line naming the call, allowed ones (threads included) still
+ * work, log mode and off refuse nothing. */
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "vmm/sandbox.h"
+
+/* All the child wrote, until it closes (one read could end the pipe early
+ * and kill the writer with SIGPIPE). */
+static void read_all(int fd, char *buf, size_t len)
+{
+	size_t got = 0;
+	ssize_t n;
+
+	while (got < len - 1 && (n = read(fd, buf + got, len - 1 - got)) > 0)
+		got += (size_t)n;
+	buf[got] = '\0';
+	close(fd);
+}
+
+static void *thread_main(void *arg)
+{
+	return arg;
+}
+
+/* In a child: the filter, then a thread (allowed), then `true` (exec,
+ * refused unless mode lets it through).  Returns the child's wait
+ * status; its stderr in err. */
+static int child_status(enum sandbox_mode mode, char *err, size_t errlen)
+{
+	int pipefd[2], status;
+	pid_t pid;
+
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		char *const argv[] = { "true", NULL };
+		pthread_t t;
+
+		dup2(pipefd[1], STDERR_FILENO);
+		close(pipefd[0]);
+		if (sandbox_apply(mode))
+			_exit(3);
+		if (pthread_create(&t, NULL, thread_main, NULL) || pthread_join(t, NULL))
+			_exit(4);
+		if (getpid() <= 0)
+			_exit(5);
+		execv("/bin/true", argv);
+		_exit(6); /* exec failed without the filter stopping us */
+	}
+	close(pipefd[1]);
+	read_all(pipefd[0], err, errlen);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	return status;
+}
+
+static void exec_is_refused_with_one_line(void **state)
+{
+	char err[256], want[64];
+	int status = child_status(SANDBOX_ENFORCE, err, sizeof(err));
+
+	(void)state;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	snprintf(want, sizeof(want), "refused system call %d ", (int)SYS_execve);
+	assert_non_null(strstr(err, want));
+	assert_non_null(strchr(err, '\n'));
+}
+
+static void log_and_off_refuse_nothing(void **state)
+{
+	char err[256];
+	int status;
+
+	(void)state;
+	status = child_status(SANDBOX_LOG, err, sizeof(err));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0); /* /bin/true ran */
+	status = child_status(SANDBOX_OFF, err, sizeof(err));
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void mount_and_modules_are_refused(void **state)
+{
+	int pipefd[2], status;
+	pid_t pid;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		dup2(pipefd[1], STDERR_FILENO);
+		if (sandbox_apply(SANDBOX_ENFORCE))
+			_exit(3);
+		syscall(SYS_init_module, NULL, 0, "");
+		_exit(6);
+	}
+	close(pipefd[1]);
+	read_all(pipefd[0], err, sizeof(err));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_non_null(strstr(err, "seccomp"));
+}
+
+static void modes_parse(void **state)
+{
+	enum sandbox_mode m;
+
+	(void)state;
+	assert_int_equal(sandbox_parse_mode("on", &m), 0);
+	assert_int_equal(m, SANDBOX_ENFORCE);
+	assert_int_equal(sandbox_parse_mode("log", &m), 0);
+	assert_int_equal(m, SANDBOX_LOG);
+	assert_int_equal(sandbox_parse_mode("off", &m), 0);
+	assert_int_equal(m, SANDBOX_OFF);
+	assert_int_equal(sandbox_parse_mode("yes", &m), -EINVAL);
+	assert_int_equal(sandbox_parse_mode("", &m), -EINVAL);
+	assert_string_equal(sandbox_mode_name(SANDBOX_LOG), "log");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(exec_is_refused_with_one_line),
+		cmocka_unit_test(log_and_off_refuse_nothing),
+		cmocka_unit_test(mount_and_modules_are_refused),
+		cmocka_unit_test(modes_parse),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
