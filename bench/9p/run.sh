@@ -70,10 +70,12 @@ EOF
 cat "$g/initramfs.cpio" "$work/extra.cpio" > "$work/initrd.cpio"
 
 append="console=ttyS0 quiet panic=-1"
+# QEMU names its vCPU threads "CPU N/KVM" only with debug-threads=on; without
+# it (before 2026-11-26) its vCPU time counted as VMM time.
 {
 	printf 'sardine virtio-9p\t^vcpu[0-9]+$\t%s run --kernel %s --initrd %s --memory %sM --cpus 1 --share %s:t,security=mapped --cmdline "%s"\n' \
 		"$build/sardine" "$g/vmlinux" "$work/initrd.cpio" "$mem" "$share" "$append"
-	printf 'QEMU virtio-9p\t^CPU [0-9]+/KVM$\tqemu-system-x86_64 -M q35 -enable-kvm -cpu host -m %s -smp 1 -nodefaults -no-user-config -display none -serial stdio -kernel %s -initrd %s -append "%s" -virtfs local,path=%s,mount_tag=t,security_model=mapped-xattr\n' \
+	printf 'QEMU virtio-9p\t^CPU [0-9]+/KVM$\tqemu-system-x86_64 -name bench,debug-threads=on -M q35 -enable-kvm -cpu host -m %s -smp 1 -nodefaults -no-user-config -display none -serial stdio -kernel %s -initrd %s -append "%s" -virtfs local,path=%s,mount_tag=t,security_model=mapped-xattr\n' \
 		"$mem" "$g/vmlinux" "$work/initrd.cpio" "$append" "$share"
 	if nm "$build/sardine" 2>/dev/null | grep -q virtio_blk_create; then
 		printf 'sardine virtio-blk ext4\t^vcpu[0-9]+$\t%s run --kernel %s --initrd %s --memory %sM --cpus 1 --disk %s/blk.img --cmdline "%s"\n' \

@@ -64,7 +64,9 @@ cat "$g/initramfs.cpio" "$g/tools.cpio" "$work/extra.cpio" > "$work/initrd.cpio"
 append="console=ttyS0 quiet panic=-1"
 
 sardine_cmd="$build/sardine run --log-level info --kernel $g/vmlinux --initrd $work/initrd.cpio --memory ${mem}M --cpus $cpus --name bench --net tap=tap0 --cmdline \"$append\""
-qemu_cmd="qemu-system-x86_64 -M q35 -enable-kvm -cpu host -m $mem -smp $cpus -nodefaults -no-user-config -display none -serial stdio -kernel $g/vmlinux -initrd $work/initrd.cpio -append \"$append\" -netdev tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off -device virtio-net-pci,netdev=n0"
+# debug-threads=on: only then does QEMU name its vCPU threads "CPU N/KVM",
+# which the CPU columns leave out.
+qemu_cmd="qemu-system-x86_64 -name bench,debug-threads=on -M q35 -enable-kvm -cpu host -m $mem -smp $cpus -nodefaults -no-user-config -display none -serial stdio -kernel $g/vmlinux -initrd $work/initrd.cpio -append \"$append\" -netdev tap,id=n0,ifname=tap0,script=no,downscript=no,vhost=off -device virtio-net-pci,netdev=n0"
 
 # start NAME COMMAND: the VMM in its own namespace, host side 10.0.0.1.
 start() {
