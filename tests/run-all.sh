@@ -51,8 +51,8 @@ box_attempt() {
 			echo "# no output from the box for ${idle}s: stopping it" >>"$out"
 			# Where its CPU is, twice, for the record: halted or spinning.
 			for i in 1 2; do
-				"$tests/box/monitor" "$out.mon" "info registers" 2>&1 |
-					grep -E 'RIP=|HLT=' | sed 's/^/# box cpu: /' >>"$out"
+				"$tests/box/monitor" "$out.mon" "info registers" "info lapic" 2>&1 |
+					grep -E 'RIP=|HLT=|^(LVTT|Timer|ISR|IRR)' | sed 's/^/# box cpu: /' >>"$out"
 				sleep 3
 			done
 			kill -TERM -- "-$pid" 2>/dev/null

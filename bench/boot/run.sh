@@ -1,6 +1,6 @@
 #!/bin/bash
 # Boot benchmark: sardine against QEMU (microvm and q35) on the same kernel
-# and initramfs, in one box session.  Usage: bench/boot/run.sh [BUILD_DIR]
+# and initramfs, in one box session.  Usage: bench/boot/run.sh [BUILD_DIR]  (RUNS=10 BOX_CPUS=1)
 # Outside the box it re-runs itself inside tests/box.  Writes
 # bench/results/boot.md.
 set -eu
@@ -10,7 +10,7 @@ build=$(cd "${1:-$repo/build}" && pwd)
 out=$repo/bench/results/boot.md
 if [ -z "${BOX:-}" ] && { ! grep -qwE 'vmx|svm' /proc/cpuinfo || [ -d /sys/module/kvm_pvm ]; }; then
 	mkdir -p "$repo/bench/results"
-	exec "$repo/tests/box/box" --mem 4G --scratch-size 0 --timeout 5400 --out "$repo/bench/results" \
+	exec "$repo/tests/box/box" --cpus "${BOX_CPUS:-1}" --mem 4G --scratch-size 0 --timeout 5400 --out "$repo/bench/results" \
 		--env RUNS="${RUNS:-10}" -- "$here/run.sh $build"
 fi
 work=$(mktemp -d)

@@ -121,6 +121,8 @@ SCRIPT
 	script_initrd "$(tools_initrd)" "$T/guest.sh"
 }
 
+# One of the long ones: ~2x its one-CPU-box time, for a loaded host.
+# time limit: test_io_uring_disks 800
 test_io_uring_disks() {
 	local log=$T/log initrd before after i
 	blk_image_dir
@@ -209,6 +211,8 @@ SCRIPT
 	script_initrd "$(tools_initrd)" "$T/guest.sh"
 }
 
+# One of the long ones: ~2x its one-CPU-box time, for a loaded host.
+# time limit: test_thread_pool_disks 800
 test_thread_pool_disks() {
 	local log=$T/log initrd out rc pool
 	blk_image_dir

@@ -170,6 +170,8 @@ SCRIPT
 	echo "$T/run.sh"
 }
 
+# One of the long ones: ~2x its one-CPU-box time, for a loaded host.
+# time limit: test_root_share_passthrough 900
 test_root_share_passthrough() {
 	local log=$T/log rc root ro initrd h holder swapper
 	h=$(helper) || { fail "cannot build the helper"; return 1; }

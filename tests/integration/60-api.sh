@@ -140,6 +140,8 @@ PY
 	[ "$out" = "400 400 400" ] || fail "raw HTTP answers: $out"
 }
 
+# One of the long ones: ~2x its one-CPU-box time, for a loaded host.
+# time limit: test_running_guest_through_the_api 600
 test_running_guest_through_the_api() {
 	export SARDINE_RUNTIME_DIR=$T/run
 	local log=$T/log log2=$T/log2 sock=$T/run/api1.sock moddir initrd rc n t0 t1 io0 io1 ser0 ser1
