@@ -47,8 +47,10 @@ uint64_t balloon_policy_target(const struct balloon_policy *p, const struct ball
 	} else if (comfortable) {
 		uint64_t step = pct(in->balloon, p->step_pct);
 
-		/* Small balloons go in one step rather than an endless tail. */
-		target = in->balloon > step + p->min_change ? in->balloon - step : 0;
+		/* Once a step would be under min_change (which the check below
+		 * skips), the rest goes at once: else the balloon rests there
+		 * for good, pressure gone or not. */
+		target = step >= p->min_change ? in->balloon - step : 0;
 	}
 	/* Never more than the guest could give while keeping its margin. */
 	if (target + margin > in->guest_ram)

@@ -100,6 +100,12 @@ static void comfort_deflates_gradually(void **state)
 	assert_int_equal(t, 300 * MiB);
 	in.balloon = 10 * MiB;
 	assert_int_equal(balloon_policy_target(&policy, &in), 0);
+	/* A step under min_change (25% of 28 MiB is 7): not a resting place,
+	 * the rest goes at once (it once stayed at 28 MiB for good). */
+	in.balloon = 28 * MiB;
+	assert_int_equal(balloon_policy_target(&policy, &in), 0);
+	in.balloon = 32 * MiB;
+	assert_int_equal(balloon_policy_target(&policy, &in), 24 * MiB);
 }
 
 static void unknown_stats_change_nothing(void **state)
