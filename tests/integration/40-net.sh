@@ -279,7 +279,11 @@ test_multiqueue_four_vcpus_four_queues() {
 		cat <<'EOF'
 echo QUEUES=$(ls -d /sys/class/net/eth0/queues/tx-* | wc -l)
 # One flow per CPU: XPS sends each on that CPU's queue, and the TAP
-# steers each flow's replies back to the queue it came from.
+# steers each flow's replies back to the queue it came from.  The four
+# neighbours are resolved first: else a flow's first request waits for
+# ARP and leaves from the CPU that took the ARP reply, and its socket
+# keeps that CPU's queue for good.
+for c in 0 1 2 3; do ping -c 1 -W 2 10.0.0.$((c + 1)) > /dev/null 2>&1; done
 for c in 0 1 2 3; do taskset -c $c ping -c 10 -i 0.2 -q 10.0.0.$((c + 1)) > /tmp/ping$c 2>&1 & done
 wait
 for c in 0 1 2 3; do sed -n "s/.* \([0-9]*\) packets received.*/PINGS$c=\1/p" /tmp/ping$c; done
