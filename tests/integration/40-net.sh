@@ -278,15 +278,16 @@ test_multiqueue_four_vcpus_four_queues() {
 		guest_net_up 10.0.0.9 10.0.0.1
 		cat <<'EOF'
 echo QUEUES=$(ls -d /sys/class/net/eth0/queues/tx-* | wc -l)
-# One flow per CPU: XPS sends each on that CPU's queue, and the TAP
-# steers each flow's replies back to the queue it came from.  The four
-# neighbours are resolved first: else a flow's first request waits for
-# ARP and leaves from the CPU that took the ARP reply, and its socket
-# keeps that CPU's queue for good.
-for c in 0 1 2 3; do ping -c 1 -W 2 10.0.0.$((c + 1)) > /dev/null 2>&1; done
+# Transmit: one flow per CPU, which XPS sends on that CPU's queue.
 for c in 0 1 2 3; do taskset -c $c ping -c 10 -i 0.2 -q 10.0.0.$((c + 1)) > /tmp/ping$c 2>&1 & done
 wait
 for c in 0 1 2 3; do sed -n "s/.* \([0-9]*\) packets received.*/PINGS$c=\1/p" /tmp/ping$c; done
+# Receive: the TAP picks the queue (replies mostly follow their request's
+# queue, but not always); the host also sends 64 UDP flows, which it
+# spreads by hash over the four, then says "go".
+nc -l -p 7777 > /tmp/go &
+echo MQ-UDP-NOW
+for i in $(seq 600); do grep -q go /tmp/go 2>/dev/null && break; sleep 0.2; done
 for q in 0 1 2 3; do
 	echo IRQ_IN$q=$(grep "input.$q\$" /proc/interrupts | awk '{s=0; for (i=2; i<=5; i++) s+=$i; print s}')
 done
@@ -295,6 +296,22 @@ EOF
 	initrd=$(script_initrd "$GUEST_INITRD" "$T/guest.sh")
 	net_guest_start "$log" "$ns" --initrd "$initrd" --cpus 4 --memory 512M --name net-mq \
 		--net tap=sdtapmq,queues=4 --log-level info
+	wait_for "$log" MQ-UDP-NOW || { fail "the guest did not get to the receive part"; return 1; }
+	ip netns exec "$ns" python3 - <<'PY' || { fail "could not send the UDP flows"; return 1; }
+import socket, time
+for port in range(9000, 9064):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.sendto(b"x" * 32, ("10.0.0.9", port))
+    s.close()
+for _ in range(100):
+    try:
+        c = socket.create_connection(("10.0.0.9", 7777), timeout=2)
+        c.sendall(b"go\n")
+        c.close()
+        break
+    except OSError:
+        time.sleep(0.2)
+PY
 	wait "$GUEST_PID"
 	rc=$?
 	expect_clean_run "$log" "$rc" || return 1
