@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "vmm/sandbox.h"
+
 int cli_run(int argc, char **argv);
 int cli_serve(int argc, char **argv);
 int cli_list(int argc, char **argv);
@@ -27,6 +29,9 @@ int cli_call(const char *target, const char *path, const char *method, const cha
 int cli_print_json(const char *body);
 /* sardine balloon NAME SIZE|--stats */
 int cli_balloon(int argc, char **argv);
+
+/* --seccomp's value for run and serve; says what is wrong, -EINVAL. */
+int cli_seccomp_option(const char *arg, enum sandbox_mode *out);
 
 /* One-line error to stderr, "sardine: error: ...". */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

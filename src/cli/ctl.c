@@ -361,10 +361,8 @@ int cli_serve(int argc, char **argv)
 			log_threshold = level;
 			break;
 		case 's':
-			if (sandbox_parse_mode(optarg, &sandbox)) {
-				cli_error("--seccomp: '%s' is not one of on, log, off", optarg);
+			if (cli_seccomp_option(optarg, &sandbox))
 				return EXIT_USAGE;
-			}
 			break;
 		case 'h':
 			puts("usage: sardine serve [--api-socket PATH] [--name NAME] [--log-level LEVEL]\n"

@@ -187,6 +187,14 @@ static int parse_option(struct vm_config *cfg, int opt, const char *arg)
 	}
 }
 
+int cli_seccomp_option(const char *arg, enum sandbox_mode *out)
+{
+	if (sandbox_parse_mode(arg, out) == 0)
+		return 0;
+	cli_error("--seccomp: '%s' is not one of on, log, off", arg);
+	return -EINVAL;
+}
+
 /* No --kernel: the test guest that `make guest` builds. */
 static int use_default_guest(struct vm_config *cfg)
 {
@@ -273,8 +281,7 @@ int cli_run(int argc, char **argv)
 			continue;
 		}
 		if (opt == OPT_SECCOMP) { /* the process's, not the VM's */
-			if (sandbox_parse_mode(optarg, &sandbox)) {
-				cli_error("--seccomp: '%s' is not one of on, log, off", optarg);
+			if (cli_seccomp_option(optarg, &sandbox)) {
 				config_free(&cfg);
 				return EXIT_USAGE;
 			}
