@@ -34,10 +34,29 @@ static void *thread_main(void *arg)
 	return arg;
 }
 
-/* In a child: the filter, then a thread (allowed), then `true` (exec,
- * refused unless mode lets it through).  Returns the child's wait
- * status; its stderr in err. */
-static int child_status(enum sandbox_mode mode, char *err, size_t errlen)
+/* A thread (allowed), then `true` (exec, refused unless mode lets it
+ * through). */
+static void thread_then_exec(void)
+{
+	char *const argv[] = { "true", NULL };
+	pthread_t t;
+
+	if (pthread_create(&t, NULL, thread_main, NULL) || pthread_join(t, NULL))
+		_exit(4);
+	if (getpid() <= 0)
+		_exit(5);
+	execv("/bin/true", argv);
+}
+
+static void load_a_module(void)
+{
+	syscall(SYS_init_module, NULL, 0, "");
+}
+
+/* In a child: the filter in mode, then body; a body that returns exits 6
+ * (its call went through without the filter stopping it).  Returns the
+ * child's wait status; its stderr in err. */
+static int child_status(enum sandbox_mode mode, void (*body)(void), char *err, size_t errlen)
 {
 	int pipefd[2], status;
 	pid_t pid;
@@ -46,19 +65,12 @@ static int child_status(enum sandbox_mode mode, char *err, size_t errlen)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
-		char *const argv[] = { "true", NULL };
-		pthread_t t;
-
 		dup2(pipefd[1], STDERR_FILENO);
 		close(pipefd[0]);
 		if (sandbox_apply(mode))
 			_exit(3);
-		if (pthread_create(&t, NULL, thread_main, NULL) || pthread_join(t, NULL))
-			_exit(4);
-		if (getpid() <= 0)
-			_exit(5);
-		execv("/bin/true", argv);
-		_exit(6); /* exec failed without the filter stopping us */
+		body();
+		_exit(6);
 	}
 	close(pipefd[1]);
 	read_all(pipefd[0], err, errlen);
@@ -69,7 +81,7 @@ static int child_status(enum sandbox_mode mode, char *err, size_t errlen)
 static void exec_is_refused_with_one_line(void **state)
 {
 	char err[256], want[64];
-	int status = child_status(SANDBOX_ENFORCE, err, sizeof(err));
+	int status = child_status(SANDBOX_ENFORCE, thread_then_exec, err, sizeof(err));
 
 	(void)state;
 	assert_true(WIFEXITED(status));
@@ -85,34 +97,20 @@ static void log_and_off_refuse_nothing(void **state)
 	int status;
 
 	(void)state;
-	status = child_status(SANDBOX_LOG, err, sizeof(err));
+	status = child_status(SANDBOX_LOG, thread_then_exec, err, sizeof(err));
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0); /* /bin/true ran */
-	status = child_status(SANDBOX_OFF, err, sizeof(err));
+	status = child_status(SANDBOX_OFF, thread_then_exec, err, sizeof(err));
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void mount_and_modules_are_refused(void **state)
 {
-	int pipefd[2], status;
-	pid_t pid;
 	char err[256];
+	int status = child_status(SANDBOX_ENFORCE, load_a_module, err, sizeof(err));
 
 	(void)state;
-	assert_int_equal(pipe(pipefd), 0);
-	pid = fork();
-	assert_true(pid >= 0);
-	if (pid == 0) {
-		dup2(pipefd[1], STDERR_FILENO);
-		if (sandbox_apply(SANDBOX_ENFORCE))
-			_exit(3);
-		syscall(SYS_init_module, NULL, 0, "");
-		_exit(6);
-	}
-	close(pipefd[1]);
-	read_all(pipefd[0], err, sizeof(err));
-	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 1);
 	assert_non_null(strstr(err, "seccomp"));
