@@ -81,12 +81,9 @@ def iperf(ns, pid, opts, secs):
     guest sends.  (iperf3 -R from the host, the guest's server sending,
     gave ~3 Mbit/s for both VMMs in the box where the guest's own client
     gives ~100: a measure of something other than the device.)"""
-    if not pid:
-        cmd = ["ip", "netns", "exec", ns, "iperf3", "-c", "127.0.0.1", "-t", str(secs), "-J"] + opts
-        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=secs * 10 + 120)
-        return p.stdout, p.stderr, cmd
-    if "-R" not in opts:
-        cmd = ["ip", "netns", "exec", ns, "iperf3", "-c", "10.0.0.2", "-t", str(secs), "-J"] + opts
+    if not pid or "-R" not in opts:  # loopback (with -R as asked), or host to guest
+        target = "10.0.0.2" if pid else "127.0.0.1"
+        cmd = ["ip", "netns", "exec", ns, "iperf3", "-c", target, "-t", str(secs), "-J"] + opts
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=secs * 10 + 120)
         return p.stdout, p.stderr, cmd
     args = " ".join(["-t", str(secs)] + [o for o in opts if o != "-R"])
