@@ -15,7 +15,7 @@ BUILD     ?= build
 CC        ?= cc
 PKGS      := liburing libseccomp json-c libmicrohttpd
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(filter-out libmicrohttpd,$(PKGS)))
 
 WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wvla \
              -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter

@@ -8,12 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <microhttpd.h>
-
+#include "api/mhd.h"
 #include "vmm/log.h"
 
 #define MAX_CONNECTIONS 128   /* more wait in the listen backlog */
@@ -41,9 +42,12 @@ struct request {
 };
 
 struct api_server {
-	struct MHD_Daemon *daemon;
+	struct mhd_lib mhd;
+	struct MHD_Daemon *daemon; /* NULL until the first client comes */
 	int listen_fd;
 	int event_fd;
+	int poll_fd;   /* epoll: event_fd, and listen_fd until the daemon runs */
+	bool failed;   /* the HTTP server could not start: clients are refused */
 	api_exec_fn exec;
 	void *opaque;
 	pthread_mutex_t lock; /* the queue, stopping, in_flight */
@@ -60,13 +64,13 @@ static enum MHD_Result send_response(struct request *r)
 	const char *body = r->resp.body;
 	size_t len = body ? strlen(body) : 0;
 
-	mr = MHD_create_response_from_buffer(len, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
+	mr = r->srv->mhd.create_response_from_buffer(len, (void *)(body ? body : ""), MHD_RESPMEM_MUST_COPY);
 	if (!mr)
 		return MHD_NO;
 	if (body)
-		MHD_add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-	ret = MHD_queue_response(r->conn, r->resp.status, mr);
-	MHD_destroy_response(mr);
+		r->srv->mhd.add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	ret = r->srv->mhd.queue_response(r->conn, r->resp.status, mr);
+	r->srv->mhd.destroy_response(mr);
 	return ret;
 }
 
@@ -88,7 +92,7 @@ static enum MHD_Result hand_over(struct api_server *srv, struct request *r)
 		pthread_mutex_unlock(&srv->lock);
 		return send_error(r, 503, "sardine is shutting down");
 	}
-	MHD_suspend_connection(r->conn);
+	srv->mhd.suspend_connection(r->conn);
 	r->queued = true;
 	srv->in_flight++;
 	*srv->tail = r;
@@ -100,10 +104,10 @@ static enum MHD_Result hand_over(struct api_server *srv, struct request *r)
 }
 
 /* The announced body length (libmicrohttpd has checked its syntax). */
-static unsigned long long content_length(struct MHD_Connection *conn)
+static unsigned long long content_length(struct api_server *srv, struct MHD_Connection *conn)
 {
-	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cl = srv->mhd.lookup_connection_value(conn, MHD_HEADER_KIND,
+							  MHD_HTTP_HEADER_CONTENT_LENGTH);
 
 	return cl ? strtoull(cl, NULL, 10) : 0;
 }
@@ -148,7 +152,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->srv = srv;
 		r->conn = conn;
 		*con_cls = r;
-		if (content_length(conn) > API_MAX_BODY + (unsigned long long)DISCARD_MAX) {
+		if (content_length(srv, conn) > API_MAX_BODY + (unsigned long long)DISCARD_MAX) {
 			r->answered = true;
 			return send_error(r, 413, "request body too large");
 		}
@@ -201,9 +205,60 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("libmicrohttpd: %s", msg);
 }
 
+/* Loads libmicrohttpd and hands it the listening socket: on the first
+ * client, not before (see api/mhd.h).  On failure the socket is closed, so
+ * clients are refused at once rather than left waiting. */
+static void start_daemon(struct api_server *srv)
+{
+	char err[256];
+
+	epoll_ctl(srv->poll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
+	if (mhd_load(&srv->mhd, err, sizeof(err)) == 0) {
+		srv->daemon = srv->mhd.start_daemon(
+			MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+			NULL, NULL, on_request, srv,
+			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
+			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
+			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
+			MHD_OPTION_END);
+		if (srv->daemon)
+			return;
+		snprintf(err, sizeof(err), "libmicrohttpd did not start");
+		mhd_unload(&srv->mhd);
+	}
+	log_error("cannot serve the API: %s", err);
+	srv->failed = true;
+	close(srv->listen_fd);
+	srv->listen_fd = -1;
+}
+
+static int watch(int poll_fd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(poll_fd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static void free_server(struct api_server *srv)
+{
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	if (srv->event_fd >= 0)
+		close(srv->event_fd);
+	if (srv->poll_fd >= 0)
+		close(srv->poll_fd);
+	pthread_mutex_destroy(&srv->lock);
+	pthread_cond_destroy(&srv->idle);
+	free(srv);
+}
+
 int api_server_start(struct api_server **out, int listen_fd, api_exec_fn exec, void *opaque)
 {
 	struct api_server *srv = calloc(1, sizeof(*srv));
+	int ret = 0;
 
 	if (!srv) {
 		close(listen_fd);
@@ -216,33 +271,16 @@ int api_server_start(struct api_server **out, int listen_fd, api_exec_fn exec, v
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->idle, NULL);
 	srv->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (srv->event_fd < 0) {
-		int ret = -errno;
-
-		close(listen_fd);
-		pthread_mutex_destroy(&srv->lock);
-		pthread_cond_destroy(&srv->idle);
-		free(srv);
+	srv->poll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (srv->event_fd < 0 || srv->poll_fd < 0)
+		ret = -errno;
+	if (!ret)
+		ret = watch(srv->poll_fd, srv->event_fd);
+	if (!ret)
+		ret = watch(srv->poll_fd, srv->listen_fd);
+	if (ret) {
+		free_server(srv);
 		return ret;
-	}
-	srv->daemon = MHD_start_daemon(
-		MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
-		NULL, NULL, on_request, srv,
-		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-		MHD_OPTION_LISTEN_SOCKET, (MHD_socket)listen_fd,
-		MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)IDLE_TIMEOUT_S,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-		MHD_OPTION_END);
-	if (!srv->daemon) {
-		log_error("cannot start the HTTP server (libmicrohttpd)");
-		close(srv->event_fd);
-		close(listen_fd);
-		pthread_mutex_destroy(&srv->lock);
-		pthread_cond_destroy(&srv->idle);
-		free(srv);
-		return -EIO;
 	}
 	*out = srv;
 	return 0;
@@ -250,7 +288,7 @@ int api_server_start(struct api_server **out, int listen_fd, api_exec_fn exec, v
 
 int api_server_fd(const struct api_server *srv)
 {
-	return srv->event_fd;
+	return srv->poll_fd;
 }
 
 static struct request *take_queue(struct api_server *srv)
@@ -265,18 +303,27 @@ static struct request *take_queue(struct api_server *srv)
 	return list;
 }
 
+static bool client_waiting(const struct api_server *srv)
+{
+	struct pollfd p = { .fd = srv->listen_fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 1;
+}
+
 void api_server_dispatch(struct api_server *srv)
 {
 	struct request *r, *next;
 	uint64_t v;
 
+	if (!srv->daemon && !srv->failed && client_waiting(srv))
+		start_daemon(srv);
 	if (read(srv->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_debug("event: %s", strerror(errno));
 	for (r = take_queue(srv); r; r = next) {
 		next = r->next;
 		srv->exec(srv->opaque, &r->call, &r->resp);
 		r->done = true;
-		MHD_resume_connection(r->conn);
+		srv->mhd.resume_connection(r->conn);
 	}
 }
 
@@ -287,6 +334,10 @@ void api_server_stop(struct api_server *srv)
 
 	if (!srv)
 		return;
+	if (!srv->daemon) {
+		free_server(srv);
+		return;
+	}
 	pthread_mutex_lock(&srv->lock);
 	srv->stopping = true;
 	pthread_mutex_unlock(&srv->lock);
@@ -294,7 +345,7 @@ void api_server_stop(struct api_server *srv)
 		next = r->next;
 		api_error(&r->resp, 503, "sardine is shutting down");
 		r->done = true;
-		MHD_resume_connection(r->conn);
+		srv->mhd.resume_connection(r->conn);
 	}
 	/* Let the answers given (vmm.shutdown's own) reach their clients. */
 	clock_gettime(CLOCK_REALTIME, &deadline);
@@ -307,14 +358,10 @@ void api_server_stop(struct api_server *srv)
 		;
 	pthread_mutex_unlock(&srv->lock);
 	/* Quiescing hands the listening socket back: then it is ours to
-	 * close; otherwise MHD_stop_daemon() closes it. */
-	if (MHD_quiesce_daemon(srv->daemon) == MHD_INVALID_SOCKET)
+	 * close; otherwise stopping the daemon closes it. */
+	if (srv->mhd.quiesce_daemon(srv->daemon) == MHD_INVALID_SOCKET)
 		srv->listen_fd = -1;
-	MHD_stop_daemon(srv->daemon);
-	if (srv->listen_fd >= 0)
-		close(srv->listen_fd);
-	close(srv->event_fd);
-	pthread_mutex_destroy(&srv->lock);
-	pthread_cond_destroy(&srv->idle);
-	free(srv);
+	srv->mhd.stop_daemon(srv->daemon);
+	mhd_unload(&srv->mhd);
+	free_server(srv);
 }

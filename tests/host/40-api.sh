@@ -438,6 +438,24 @@ test_balloon_resize_before_boot() {
 	expect_api 204 "$sock" PUT vmm.shutdown
 }
 
+# libmicrohttpd is loaded when the first client connects, not before (a VM
+# nobody asks anything keeps it out of its memory); then the API answers,
+# and a second VM's API, its library never loaded, still comes up on demand.
+test_http_library_loaded_on_first_client() {
+	export SARDINE_RUNTIME_DIR=$T/run
+	local sock=$T/run/lazy.sock
+	run_start "$T/lazy.log" --kernel "$COUNTER" --name lazy --memory 64M
+	wait_for "$T/lazy.log" 'TICK 00000002' 20 || { fail "the guest does not run"; return 1; }
+	wait_socket "$sock" || return 1
+	! grep -q libmicrohttpd /proc/"$RUN_PID"/maps || fail "libmicrohttpd mapped before any client" || return 1
+	expect_api 200 "$sock" GET vmm.ping || return 1
+	grep -q libmicrohttpd /proc/"$RUN_PID"/maps || fail "libmicrohttpd not mapped after a request" || return 1
+	expect_api 200 "$sock" GET vm.info || return 1
+	[ "$(json 'j["state"]')" = Running ] || fail "state $(json 'j["state"]')" || return 1
+	"$SARDINE" stop lazy || fail "stop" || return 1
+	wait "$RUN_PID" || fail "sardine exited with $?"
+}
+
 # The seccomp filter is on every thread of a running VM by default
 # (Seccomp: 2 is "filter" in /proc), off on request, and a wrong mode is
 # refused; the VM runs either way.
