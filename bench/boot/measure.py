@@ -44,8 +44,10 @@ def run_once(cmd, env, timeout=300):
 
 def smaps_overhead(pid, guest_bytes):
     """(VMM kB, guest kB): total Rss minus the Rss of guest RAM.  Guest RAM
-    is the run of adjacent mappings spanning the guest's size (sardine maps
-    its kernel and initrd into it copy-on-write, which splits the mapping)."""
+    is a window of adjacent mappings spanning the guest's size, to within
+    4 MiB (sardine maps its kernel and initrd into it copy-on-write, which
+    splits the mapping; unrelated mappings may sit right beside it, so the
+    window, not the whole adjacent run, is what counts)."""
     vmas = []
     with open("/proc/%d/smaps" % pid) as f:
         for line in f:
@@ -54,15 +56,22 @@ def smaps_overhead(pid, guest_bytes):
                 vmas.append([int(m.group(1), 16), int(m.group(2), 16), 0])
             elif line.startswith("Rss:"):
                 vmas[-1][2] = int(line.split()[1])
+    vmas.sort()
     total = sum(v[2] for v in vmas)
-    guest, run = 0, []
-    for v in sorted(vmas) + [[None, None, 0]]:
-        if run and v[0] == run[-1][1]:
-            run.append(v)
-            continue
-        if run and guest_bytes <= run[-1][1] - run[0][0] <= guest_bytes + (64 << 20):
-            guest = max(guest, sum(r[2] for r in run))
-        run = [v] if v[0] is not None else []
+    guest = 0
+    for i in range(len(vmas)):
+        rss = 0
+        for j in range(i, len(vmas)):
+            if j > i and vmas[j][0] != vmas[j - 1][1]:
+                break
+            span = vmas[j][1] - vmas[i][0]
+            if span > guest_bytes + (4 << 20):
+                break
+            rss += vmas[j][2]
+            if span >= guest_bytes:
+                guest = max(guest, rss)
+    if not guest:
+        sys.stderr.write("no guest RAM mapping found in /proc/%d/smaps\n" % pid)
     return total - guest, guest
 
 
