@@ -59,6 +59,11 @@ cleanup() {
 		sleep 2
 		kill -KILL "$p" 2>/dev/null || true
 	done
+	# The consoles (with each job's DIAG lines: /sys/block/vda/stat and
+	# the queue interrupts before and after) next to the results.
+	for p in "$work"/*.log; do
+		[ -e "$p" ] && cp "$p" "$RESULTS/blk-$(basename "$p")"
+	done
 	rm -rf "$work" "$IMGDIR"/bench-blk-*.img
 }
 trap cleanup EXIT
@@ -94,7 +99,9 @@ done
 	for j in "${JOBS[@]}"; do echo "	$j) args=\"${JOB_ARGS[$j]}\" ;;"; done
 	echo '	*) break ;;'
 	echo '	esac'
+	echo '	echo "DIAG before $job: vda stat $(cat /sys/block/vda/stat) irqs $(grep -E "virtio[0-9]+-req" /proc/interrupts | tr -s " " | tr "\n" " ")"'
 	echo "	/usr/local/bin/fio --name=\$job --filename=/dev/vda \$args $FIO_COMMON >/tmp/out 2>/tmp/err"
+	echo '	echo "DIAG after $job: vda stat $(cat /sys/block/vda/stat) irqs $(grep -E "virtio[0-9]+-req" /proc/interrupts | tr -s " " | tr "\n" " ")"'
 	echo "	echo \"RESULT \$job \$(awk -F';' '$TERSE_AWK' /tmp/out)\""
 	echo '	head -c 300 /tmp/err'
 	echo 'done'

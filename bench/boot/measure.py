@@ -44,10 +44,10 @@ def run_once(cmd, env, timeout=300):
 
 def smaps_overhead(pid, guest_bytes):
     """(VMM kB, guest kB): total Rss minus the Rss of guest RAM.  Guest RAM
-    is a window of adjacent mappings spanning the guest's size, to within
-    4 MiB (sardine maps its kernel and initrd into it copy-on-write, which
-    splits the mapping; unrelated mappings may sit right beside it, so the
-    window, not the whole adjacent run, is what counts)."""
+    is the window of adjacent mappings whose span is the guest's size
+    (sardine maps its kernel and initrd into it copy-on-write, which splits
+    the mapping; unrelated mappings, thread stacks, may sit right beside it,
+    so the window, not the whole adjacent run, is what counts)."""
     vmas = []
     with open("/proc/%d/smaps" % pid) as f:
         for line in f:
@@ -58,18 +58,23 @@ def smaps_overhead(pid, guest_bytes):
                 vmas[-1][2] = int(line.split()[1])
     vmas.sort()
     total = sum(v[2] for v in vmas)
-    guest = 0
+    # Each window of adjacent mappings that first reaches the guest's size;
+    # the one closest to it (exactly it, for sardine and QEMU alike) wins.
+    best = None
     for i in range(len(vmas)):
         rss = 0
         for j in range(i, len(vmas)):
             if j > i and vmas[j][0] != vmas[j - 1][1]:
                 break
-            span = vmas[j][1] - vmas[i][0]
-            if span > guest_bytes + (4 << 20):
-                break
             rss += vmas[j][2]
+            span = vmas[j][1] - vmas[i][0]
             if span >= guest_bytes:
-                guest = max(guest, rss)
+                if span <= guest_bytes + (4 << 20):
+                    key = (span - guest_bytes, -rss)
+                    if best is None or key < best[0]:
+                        best = (key, rss)
+                break
+    guest = best[1] if best else 0
     if not guest:
         sys.stderr.write("no guest RAM mapping found in /proc/%d/smaps\n" % pid)
     return total - guest, guest
