@@ -590,7 +590,8 @@ static int vmm_init(struct vmm *v, const char *name, const char *api_socket)
 		log_error("cannot install the seccomp filter: %s", strerror(-ret));
 		return ret;
 	}
-	log_info("VM '%s'%s%s", v->name, v->api ? ", API on " : "", v->api ? v->sock_path : "");
+	log_info("VM '%s'%s%s, seccomp %s", v->name, v->api ? ", API on " : "",
+		 v->api ? v->sock_path : "", sandbox_mode_name(v->sandbox));
 	return 0;
 }
 
