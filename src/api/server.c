@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <time.h>
@@ -47,7 +46,6 @@ struct api_server {
 	int listen_fd;
 	int event_fd;
 	int poll_fd;   /* epoll: event_fd, and listen_fd until the daemon runs */
-	bool failed;   /* the HTTP server could not start: clients are refused */
 	api_exec_fn exec;
 	void *opaque;
 	pthread_mutex_t lock; /* the queue, stopping, in_flight */
@@ -230,7 +228,6 @@ static void start_daemon(struct api_server *srv)
 		mhd_unload(&srv->mhd);
 	}
 	log_error("cannot serve the API: %s", err);
-	srv->failed = true;
 	close(srv->listen_fd);
 	srv->listen_fd = -1;
 }
@@ -303,19 +300,14 @@ static struct request *take_queue(struct api_server *srv)
 	return list;
 }
 
-static bool client_waiting(const struct api_server *srv)
-{
-	struct pollfd p = { .fd = srv->listen_fd, .events = POLLIN };
-
-	return poll(&p, 1, 0) == 1;
-}
-
 void api_server_dispatch(struct api_server *srv)
 {
 	struct request *r, *next;
 	uint64_t v;
 
-	if (!srv->daemon && !srv->failed && client_waiting(srv))
+	/* Until the daemon runs nothing can queue a call, so a wakeup then is
+	 * the first client on the socket (closed, -1, if that start failed). */
+	if (!srv->daemon && srv->listen_fd >= 0)
 		start_daemon(srv);
 	if (read(srv->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		log_debug("event: %s", strerror(errno));
