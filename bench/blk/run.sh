@@ -29,7 +29,8 @@ build=$(cd "${1:-$repo/build}" && pwd)
 # tests/box, with a scratch disk for the images: one CPU (BOX_CPUS), since
 # on two the box's nested SVM emulation triple-faults guests far more often
 # (tests/box/README.md).
-if [ -z "${BOX:-}" ] && { ! grep -qwE 'vmx|svm' /proc/cpuinfo || [ -d /sys/module/kvm_pvm ]; }; then
+. "$repo/bench/lib.sh"
+if [ -z "${BOX:-}" ] && ! host_kvm_runs_linux; then
 	mkdir -p "$repo/bench/results"
 	exec "$repo/tests/box/box" --cpus "${BOX_CPUS:-1}" --mem 8G --scratch-size 8G --timeout 5400 \
 		--out "$repo/bench/results" --env BENCH_RUNTIME="${BENCH_RUNTIME:-15}" \
@@ -73,7 +74,6 @@ log() { echo "# $*" >&2; }
 
 # BENCH_JOBS: a subset of the jobs, for a quick look
 read -ra JOBS <<<"${BENCH_JOBS:-randread randwrite seqread seqwrite}"
-[ ${#JOBS[@]} -gt 0 ] || JOBS=(randread randwrite seqread seqwrite)
 declare -A JOB_ARGS=(
 	[randread]="--rw=randread --bs=4k"
 	[randwrite]="--rw=randwrite --bs=4k"
@@ -94,15 +94,16 @@ done
 
 # ---- the guest: runs the job named on its console, until "quit" ----
 {
+	echo 'diag() { echo "DIAG $1 $job: vda stat $(cat /sys/block/vda/stat) irqs $(grep -E "virtio[0-9]+-req" /proc/interrupts | tr -s " " | tr "\n" " ")"; }'
 	echo 'echo BENCH-READY'
 	echo 'while read -r job; do'
 	echo '	case $job in'
 	for j in "${JOBS[@]}"; do echo "	$j) args=\"${JOB_ARGS[$j]}\" ;;"; done
 	echo '	*) break ;;'
 	echo '	esac'
-	echo '	echo "DIAG before $job: vda stat $(cat /sys/block/vda/stat) irqs $(grep -E "virtio[0-9]+-req" /proc/interrupts | tr -s " " | tr "\n" " ")"'
+	echo "	diag before"
 	echo "	/usr/local/bin/fio --name=\$job --filename=/dev/vda \$args $FIO_COMMON >/tmp/out 2>/tmp/err"
-	echo '	echo "DIAG after $job: vda stat $(cat /sys/block/vda/stat) irqs $(grep -E "virtio[0-9]+-req" /proc/interrupts | tr -s " " | tr "\n" " ")"'
+	echo "	diag after"
 	echo "	echo \"RESULT \$job \$(awk -F';' '$TERSE_AWK' /tmp/out)\""
 	echo '	head -c 300 /tmp/err'
 	echo 'done'

@@ -8,7 +8,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
 out=$repo/bench/results/boot.md
-if [ -z "${BOX:-}" ] && { ! grep -qwE 'vmx|svm' /proc/cpuinfo || [ -d /sys/module/kvm_pvm ]; }; then
+. "$repo/bench/lib.sh"
+if [ -z "${BOX:-}" ] && ! host_kvm_runs_linux; then
 	mkdir -p "$repo/bench/results"
 	exec "$repo/tests/box/box" --cpus "${BOX_CPUS:-1}" --mem 4G --scratch-size 0 --timeout 5400 --out "$repo/bench/results" \
 		--env RUNS="${RUNS:-10}" -- "$here/run.sh $build"

@@ -14,7 +14,8 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
 out=$repo/bench/results/density.md
-if [ -z "${BOX:-}" ] && { ! grep -qwE 'vmx|svm' /proc/cpuinfo || [ -d /sys/module/kvm_pvm ]; }; then
+. "$repo/bench/lib.sh"
+if [ -z "${BOX:-}" ] && ! host_kvm_runs_linux; then
 	mkdir -p "$repo/bench/results"
 	exec "$repo/tests/box/box" --cpus "${BOX_CPUS:-1}" --mem "${BOX_MEM:-5G}" --scratch-size 0 --timeout 5400 --out "$repo/bench/results" \
 		--env N="${N:-8}" --env IDLE_MB="${IDLE_MB:-512}" --env BURST_GUEST_MB="${BURST_GUEST_MB:-1024}" \

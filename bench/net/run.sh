@@ -11,7 +11,8 @@ set -eu
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 build=$(cd "${1:-$repo/build}" && pwd)
-if [ -z "${BOX:-}" ] && { ! grep -qwE 'vmx|svm' /proc/cpuinfo || [ -d /sys/module/kvm_pvm ]; }; then
+. "$repo/bench/lib.sh"
+if [ -z "${BOX:-}" ] && ! host_kvm_runs_linux; then
 	mkdir -p "$repo/bench/results"
 	exec "$repo/tests/box/box" --cpus "${BOX_CPUS:-1}" --mem 6G --scratch-size 0 --timeout 3600 --out "$repo/bench/results" \
 		--env ROUNDS="${ROUNDS:-3}" --env SECS="${SECS:-10}" --env CPUS="${CPUS:-1}" \

@@ -1,0 +1,8 @@
+# Sourced by bench/*/run.sh.
+
+# True where this host's /dev/kvm can run a Linux guest: hardware KVM (the
+# CPU has vmx or svm) and not kvm_pvm.  Elsewhere a benchmark re-runs itself
+# inside tests/box.
+host_kvm_runs_linux() {
+	grep -qwE 'vmx|svm' /proc/cpuinfo && [ ! -d /sys/module/kvm_pvm ]
+}
