@@ -439,8 +439,7 @@ test_balloon_resize_before_boot() {
 }
 
 # libmicrohttpd is loaded when the first client connects, not before (a VM
-# nobody asks anything keeps it out of its memory); then the API answers,
-# and a second VM's API, its library never loaded, still comes up on demand.
+# nobody asks anything keeps it out of its memory); then the API answers.
 test_http_library_loaded_on_first_client() {
 	export SARDINE_RUNTIME_DIR=$T/run
 	local sock=$T/run/lazy.sock
