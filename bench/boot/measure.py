@@ -45,9 +45,9 @@ def run_once(cmd, env, timeout=300):
 def smaps_overhead(pid, guest_bytes):
     """(VMM kB, guest kB): total Rss minus the Rss of guest RAM.  Guest RAM
     is the window of adjacent mappings whose span is the guest's size
-    (sardine maps its kernel and initrd into it copy-on-write, which splits
-    the mapping; unrelated mappings, thread stacks, may sit right beside it,
-    so the window, not the whole adjacent run, is what counts)."""
+    (a VMM may split it into several mappings; unrelated mappings, thread
+    stacks, may sit right beside it, so the window, not the whole adjacent
+    run, is what counts)."""
     vmas = []
     with open("/proc/%d/smaps" % pid) as f:
         for line in f:

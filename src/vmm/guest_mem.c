@@ -8,6 +8,34 @@
 
 #include "vmm/log.h"
 
+#define HUGE_PAGE_SIZE (2ULL << 20)
+
+/* Guest RAM starts on a 2 MiB boundary.  KVM maps a guest 2 MiB frame with
+ * one large nested page only when its host address is aligned the same
+ * way; otherwise every guest page costs its own nested fault and TLB entry,
+ * even where the host backs it with a transparent huge page.  Kernels
+ * before 6.7 do not align large anonymous mappings by themselves.
+ * NORESERVE: guests may be overcommitted; pages are only charged when
+ * touched, and the balloon gives them back. */
+static void *map_aligned(uint64_t size)
+{
+	uint64_t span = size + HUGE_PAGE_SIZE;
+	uint8_t *raw, *base;
+	uint64_t head;
+
+	raw = mmap(NULL, span, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (raw == MAP_FAILED)
+		return MAP_FAILED;
+	base = (uint8_t *)(((uintptr_t)raw + HUGE_PAGE_SIZE - 1) & ~(uintptr_t)(HUGE_PAGE_SIZE - 1));
+	head = (uint64_t)(base - raw);
+	if (head)
+		munmap(raw, head);
+	if (span - head - size)
+		munmap(base + size, span - head - size);
+	return base;
+}
+
 int guest_mem_init(struct guest_mem *gm, const struct guest_mem_layout *layout)
 {
 	uint64_t low, high;
@@ -19,10 +47,7 @@ int guest_mem_init(struct guest_mem *gm, const struct guest_mem_layout *layout)
 	low = layout->ram_size < layout->hole_start ? layout->ram_size : layout->hole_start;
 	high = layout->ram_size - low;
 
-	/* NORESERVE: guests may be overcommitted; pages are only charged when
-	 * touched, and the balloon gives them back. */
-	base = mmap(NULL, layout->ram_size, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	base = map_aligned(layout->ram_size);
 	if (base == MAP_FAILED) {
 		int err = -errno;
 
@@ -38,8 +63,6 @@ int guest_mem_init(struct guest_mem *gm, const struct guest_mem_layout *layout)
 	/* Guest RAM has no place in a core dump of sardine. */
 	madvise(base, layout->ram_size, MADV_DONTDUMP);
 
-	gm->advice.mergeable = layout->mergeable;
-	gm->advice.hugepages = layout->hugepages;
 	gm->map_base = base;
 	gm->map_size = layout->ram_size;
 	gm->ram_size = layout->ram_size;
@@ -138,26 +161,10 @@ int gm_load_file(const struct guest_mem *gm, int fd, uint64_t offset, uint64_t g
 		 uint64_t len)
 {
 	uint8_t *dst = gm_ptr(gm, gpa, len);
-	uint64_t mapped = len & ~4095ULL;
-	void *p;
 
 	if (!dst)
 		return -ERANGE;
-	/* Whole pages are mapped; a partial last page is copied, so nothing
-	 * of the file beyond `len` shows through. */
-	if (((offset | gpa) & 4095) || mapped == 0)
-		return pread_all(fd, dst, len, offset);
-	p = mmap(dst, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, (off_t)offset);
-	if (p == MAP_FAILED) {
-		log_debug("mapping the file failed (%s), copying it", strerror(errno));
-		return pread_all(fd, dst, len, offset);
-	}
-	if (gm->advice.hugepages)
-		madvise(dst, mapped, MADV_HUGEPAGE);
-	if (gm->advice.mergeable)
-		madvise(dst, mapped, MADV_MERGEABLE);
-	madvise(dst, mapped, MADV_DONTDUMP);
-	return pread_all(fd, dst + mapped, len - mapped, offset + mapped);
+	return pread_all(fd, dst, len, offset);
 }
 
 int gm_discard(const struct guest_mem *gm, uint64_t gpa, uint64_t len)

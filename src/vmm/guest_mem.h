@@ -21,18 +21,12 @@ struct guest_region {
 	uint8_t *hva;
 };
 
-/* The advice guest RAM carries; re-applied to ranges a file is mapped into. */
-struct guest_mem_advice {
-	bool mergeable, hugepages;
-};
-
 struct guest_mem {
 	struct guest_region region[GUEST_MEM_MAX_REGIONS];
 	unsigned int nr_regions;
 	uint8_t *map_base; /* the whole anonymous mapping */
 	size_t map_size;
 	uint64_t ram_size;
-	struct guest_mem_advice advice;
 };
 
 struct guest_mem_layout {
@@ -75,10 +69,11 @@ int gm_write(const struct guest_mem *gm, uint64_t gpa, const void *src, size_t l
 int gm_to_iov(const struct guest_mem *gm, uint64_t gpa, uint64_t len, struct iovec *iov,
 	      unsigned int max, unsigned int *n);
 
-/* Fill [gpa, gpa+len) with the file's bytes from `offset`.  When offset and
- * gpa are page aligned the file is mapped copy-on-write instead of copied:
- * pages come from the page cache when the guest first touches them (and
- * are shared by every VM booting the same file).  Falls back to pread. */
+/* Fill [gpa, gpa+len) with the file's bytes from `offset`.  Copied, never
+ * mapped: a file mapping in guest RAM is backed by 4 KiB page-cache pages,
+ * so KVM maps it with small nested pages for the guest's whole life (one
+ * nested fault per page at boot, TLB pressure after), where copied data
+ * sits in 2 MiB pages like the rest of RAM. */
 int gm_load_file(const struct guest_mem *gm, int fd, uint64_t offset, uint64_t gpa,
 		 uint64_t len);
 

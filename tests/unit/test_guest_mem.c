@@ -37,6 +37,10 @@ static void regions_split_around_hole(void **state)
 	assert_int_equal(gm.region[0].size, 48 << 20);
 	assert_int_equal(gm.region[1].gpa, 128 << 20);
 	assert_int_equal(gm.region[1].size, 16 << 20);
+	/* 2 MiB aligned host addresses, or KVM cannot map large nested pages
+	 * (kernels before 6.7 do not align large mappings by themselves). */
+	assert_int_equal((uintptr_t)gm.region[0].hva & ((2 << 20) - 1), 0);
+	assert_int_equal((uintptr_t)gm.region[1].hva & ((2 << 20) - 1), 0);
 }
 
 static void ptr_checks_whole_range(void **state)
@@ -91,7 +95,7 @@ static void gpa_of_inverts_ptr(void **state)
 	assert_true(gm_gpa_of(&gm, &gm) == UINT64_MAX);
 }
 
-static void load_file_maps_or_copies(void **state)
+static void load_file_copies(void **state)
 {
 	char path[] = "/tmp/sardine-unit-XXXXXX";
 	uint8_t data[3 * 4096 + 100];
@@ -106,18 +110,19 @@ static void load_file_maps_or_copies(void **state)
 	assert_int_equal(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
 	unlink(path);
 
-	/* Aligned: mapped; only len bytes show, the rest of the page is 0. */
+	/* Page aligned: only len bytes land, the rest of the page stays 0. */
 	assert_int_equal(gm_load_file(&gm, fd, 4096, 0x100000, 4096 + 50), 0);
 	p = gm_ptr(&gm, 0x100000, 8192);
 	assert_memory_equal(p, data + 4096, 4096 + 50);
 	assert_int_equal(p[4096 + 50], 0);
-	/* Writes stay private: the file is not changed. */
+	/* Writes stay in guest RAM: the file is not changed. */
 	((uint8_t *)gm_ptr(&gm, 0x100000, 1))[0] ^= 0xff;
-	assert_int_equal(pread(fd, (uint8_t[1]){ 0 }, 1, 4096), 1);
-	/* Unaligned: copied. */
+	assert_int_equal(pread(fd, path, 1, 4096), 1);
+	assert_int_equal((uint8_t)path[0], data[4096]);
+	/* Unaligned. */
 	assert_int_equal(gm_load_file(&gm, fd, 100, 0x200010, 5000), 0);
 	assert_memory_equal(gm_ptr(&gm, 0x200010, 5000), data + 100, 5000);
-	/* Outside RAM or past the file's end: errors, nothing mapped. */
+	/* Outside RAM or past the file's end: errors. */
 	assert_int_equal(gm_load_file(&gm, fd, 0, (48 << 20) - 4096, 8192), -ERANGE);
 	assert_int_equal(gm_load_file(&gm, fd, 3 * 4096 + 1, 0x300001, 4096), -EIO);
 	close(fd);
@@ -131,7 +136,7 @@ int main(void)
 		cmocka_unit_test(read_write_round_trip),
 		cmocka_unit_test(iov_rejects_holes_and_overflow),
 		cmocka_unit_test(gpa_of_inverts_ptr),
-		cmocka_unit_test(load_file_maps_or_copies),
+		cmocka_unit_test(load_file_copies),
 	};
 
 	return cmocka_run_group_tests(tests, setup_split, teardown);
