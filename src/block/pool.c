@@ -9,6 +9,7 @@
 
 #include "block/block.h"
 #include "vmm/log.h"
+#include "vmm/thread.h"
 
 struct blk_pool {
 	struct blk_image *img;
@@ -57,10 +58,10 @@ int blk_pool_create(struct blk_image *img, unsigned int threads, struct blk_pool
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->work, NULL);
 	for (; pool->nr_threads < threads; pool->nr_threads++) {
-		ret = -pthread_create(&pool->threads[pool->nr_threads], NULL, worker, pool);
+		ret = thread_start(&pool->threads[pool->nr_threads], THREAD_STACK_IO, "blk-pool",
+				   worker, pool);
 		if (ret)
 			break;
-		pthread_setname_np(pool->threads[pool->nr_threads], "blk-pool");
 	}
 	if (ret && pool->nr_threads == 0) {
 		blk_pool_destroy(pool);

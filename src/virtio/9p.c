@@ -24,6 +24,7 @@
 #include "virtio/virtio.h"
 #include "vmm/config.h"
 #include "vmm/vm.h"
+#include "vmm/thread.h"
 
 #define P9_QUEUE_SIZE 128
 #define P9_IO_THREADS 4
@@ -327,13 +328,12 @@ static int start_threads(struct virtio_9p *v, unsigned int index)
 		if (!t->ctx)
 			return -ENOMEM;
 		v->nr_threads++;
-		ret = pthread_create(&t->thread, NULL, io_thread_main, t);
-		if (ret)
-			return -ret;
-		t->started = true;
 		/* Named so that CPU accounting can tell them from vCPUs. */
 		snprintf(name, sizeof(name), "9p%u-io%u", index, i);
-		pthread_setname_np(t->thread, name);
+		ret = thread_start(&t->thread, THREAD_STACK_IO, name, io_thread_main, t);
+		if (ret)
+			return ret;
+		t->started = true;
 	}
 	return 0;
 }

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vmm/log.h"
+#include "vmm/thread.h"
 
 static void drain_wake(void *opaque, uint32_t events)
 {
@@ -210,15 +211,10 @@ static void *loop_thread(void *arg)
 
 int event_loop_start_thread(struct event_loop *loop)
 {
-	int ret = pthread_create(&loop->thread, NULL, loop_thread, loop);
-
-	char name[16];
+	int ret = thread_start(&loop->thread, THREAD_STACK_IO, loop->name, loop_thread, loop);
 
 	if (ret)
-		return -ret;
-	/* Thread names show in top and /proc/PID/task/N/comm (at most 15 chars). */
-	snprintf(name, sizeof(name), "%s", loop->name);
-	pthread_setname_np(loop->thread, name);
+		return ret;
 	loop->thread_started = true;
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "vmm/arch.h"
 #include "vmm/log.h"
 #include "vmm/vm.h"
+#include "vmm/thread.h"
 
 /* A kick sets kvm_run.immediate_exit and then sends SIGUSR1 to the vCPU
  * thread.  Inside KVM_RUN the signal makes it return; if the thread is in
@@ -210,12 +211,8 @@ static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
-	char name[16];
-
 	sigset_t kick;
 
-	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
-	pthread_setname_np(pthread_self(), name);
 	sigemptyset(&kick);
 	sigaddset(&kick, VCPU_KICK_SIGNAL);
 	pthread_sigmask(SIG_UNBLOCK, &kick, NULL);
@@ -238,16 +235,13 @@ static void *vcpu_thread(void *arg)
 
 int vcpu_start(struct vcpu *vcpu)
 {
-	pthread_attr_t attr;
+	char name[16];
 	int ret;
 
-	/* vCPU threads need little stack: keep sardine's own footprint small. */
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, 256 * 1024);
-	ret = pthread_create(&vcpu->thread, &attr, vcpu_thread, vcpu);
-	pthread_attr_destroy(&attr);
+	snprintf(name, sizeof(name), "vcpu%u", vcpu->id);
+	ret = thread_start(&vcpu->thread, THREAD_STACK_VCPU, name, vcpu_thread, vcpu);
 	if (ret)
-		return -ret;
+		return ret;
 	vcpu->started = true;
 	return 0;
 }
