@@ -1,6 +1,5 @@
 #include "vmm/thread.h"
 
-#include <errno.h>
 #include <stdio.h>
 
 int thread_start(pthread_t *thread, size_t stack_size, const char *name,
