@@ -9,6 +9,9 @@
 #include "vmm/log.h"
 
 #define HUGE_PAGE_SIZE (2ULL << 20)
+#define GM_PAGE_SIZE 4096ULL
+/* Small enough to stay in the CPU cache between pread and copy. */
+#define GM_LOAD_CHUNK (256ULL << 10)
 
 /* Guest RAM starts on a 2 MiB boundary.  KVM maps a guest 2 MiB frame with
  * one large nested page only when its host address is aligned the same
@@ -157,14 +160,64 @@ static int pread_all(int fd, uint8_t *dst, uint64_t len, uint64_t off)
 	return 0;
 }
 
+static bool all_zero(const uint8_t *p, uint64_t len)
+{
+	const uint64_t *w = (const uint64_t *)p;
+	uint64_t words = len / 8;
+
+	for (uint64_t i = 0; i < words; i++)
+		if (w[i])
+			return false;
+	for (uint64_t i = words * 8; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Copy one buffer of file data to guest RAM, page by guest page, leaving
+ * out the pages whose bytes are all zero. */
+static void copy_nonzero(uint8_t *dst, const uint8_t *src, uint64_t len)
+{
+	while (len) {
+		uint64_t n = GM_PAGE_SIZE - ((uintptr_t)dst & (GM_PAGE_SIZE - 1));
+
+		if (n > len)
+			n = len;
+		if (!all_zero(src, n))
+			memcpy(dst, src, n);
+		dst += n;
+		src += n;
+		len -= n;
+	}
+}
+
+/* Through a bounce buffer rather than a mapping of the file: a file that
+ * shrinks under a mapping raises SIGBUS, under pread it is an error. */
 int gm_load_file(const struct guest_mem *gm, int fd, uint64_t offset, uint64_t gpa,
 		 uint64_t len)
 {
 	uint8_t *dst = gm_ptr(gm, gpa, len);
+	uint8_t *buf;
+	int ret = 0;
 
 	if (!dst)
 		return -ERANGE;
-	return pread_all(fd, dst, len, offset);
+	/* mmap, not malloc: the buffer must not stay in sardine's RSS. */
+	buf = mmap(NULL, GM_LOAD_CHUNK, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return -errno;
+	while (len && !ret) {
+		uint64_t n = len < GM_LOAD_CHUNK ? len : GM_LOAD_CHUNK;
+
+		ret = pread_all(fd, buf, n, offset);
+		if (!ret)
+			copy_nonzero(dst, buf, n);
+		dst += n;
+		offset += n;
+		len -= n;
+	}
+	munmap(buf, GM_LOAD_CHUNK);
+	return ret;
 }
 
 int gm_discard(const struct guest_mem *gm, uint64_t gpa, uint64_t len)

@@ -73,7 +73,11 @@ int gm_to_iov(const struct guest_mem *gm, uint64_t gpa, uint64_t len, struct iov
  * mapped: a file mapping in guest RAM is backed by 4 KiB page-cache pages,
  * so KVM maps it with small nested pages for the guest's whole life (one
  * nested fault per page at boot, TLB pressure after), where copied data
- * sits in 2 MiB pages like the rest of RAM. */
+ * sits in 2 MiB pages like the rest of RAM.
+ * The destination must be fresh guest RAM (all zero, as vm_create maps it):
+ * pages of the file that are all zero are not written at all, so they cost
+ * no fault and no host memory until the guest writes them (a vmlinux is
+ * about half zero pages: .bss, .brk, padding). */
 int gm_load_file(const struct guest_mem *gm, int fd, uint64_t offset, uint64_t gpa,
 		 uint64_t len);
 

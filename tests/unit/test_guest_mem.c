@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -128,6 +130,37 @@ static void load_file_copies(void **state)
 	close(fd);
 }
 
+/* All-zero pages of a file are not written: on fresh guest RAM they stay
+ * unbacked (no fault, no host memory) and still read as zero. */
+static void load_file_skips_zero_pages(void **state)
+{
+	char path[] = "/tmp/sardine-unit-XXXXXX";
+	static uint8_t data[3 * 4096];
+	const uint64_t gpa = 0x1000000;
+	unsigned char resident[3];
+	uint8_t *p;
+	int fd;
+
+	(void)state;
+	memset(data, 0x5a, 4096);
+	memset(data + 2 * 4096, 0xa5, 4096);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, data, sizeof(data)), (ssize_t)sizeof(data));
+	unlink(path);
+	p = gm_ptr(&gm, gpa, sizeof(data));
+	/* Small pages here, so residency is seen page by page. */
+	assert_int_equal(madvise(p, 2 << 20, MADV_NOHUGEPAGE), 0);
+
+	assert_int_equal(gm_load_file(&gm, fd, 0, gpa, sizeof(data)), 0);
+	assert_int_equal(mincore(p, sizeof(data), resident), 0);
+	assert_true(resident[0] & 1);
+	assert_false(resident[1] & 1);
+	assert_true(resident[2] & 1);
+	assert_memory_equal(p, data, sizeof(data));
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -137,6 +170,7 @@ int main(void)
 		cmocka_unit_test(iov_rejects_holes_and_overflow),
 		cmocka_unit_test(gpa_of_inverts_ptr),
 		cmocka_unit_test(load_file_copies),
+		cmocka_unit_test(load_file_skips_zero_pages),
 	};
 
 	return cmocka_run_group_tests(tests, setup_split, teardown);

@@ -214,18 +214,18 @@ static int load_segments(struct vm *vm, const struct elf_image *img, uint64_t *e
 	*end = 0;
 	for (unsigned int i = 0; i < img->nr_phdrs; i++) {
 		const Elf64_Phdr *p = &img->phdr[i];
-		uint8_t *dst;
 		int ret;
 
 		if (p->p_type != PT_LOAD)
 			continue;
-		dst = gm_ptr(&vm->mem, p->p_paddr, p->p_memsz);
-		if (!dst || p->p_paddr < X86_HIGH_MEM_ADDR)
+		if (!gm_range_valid(&vm->mem, p->p_paddr, p->p_memsz) ||
+		    p->p_paddr < X86_HIGH_MEM_ADDR)
 			return -ERANGE;
 		ret = gm_load_file(&vm->mem, img->fd, p->p_offset, p->p_paddr, p->p_filesz);
 		if (ret)
 			return ret;
-		memset(dst + p->p_filesz, 0, p->p_memsz - p->p_filesz);
+		/* The rest up to p_memsz (.bss) is zero already: guest RAM is
+		 * fresh when the kernel is loaded (see gm_load_file). */
 		if (p->p_paddr + p->p_memsz > *end)
 			*end = p->p_paddr + p->p_memsz;
 	}
