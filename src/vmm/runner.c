@@ -570,6 +570,7 @@ static int setup_identity(struct vmm *v, const char *name, const char *api_socke
 
 static int vmm_init(struct vmm *v, const char *name, const char *api_socket)
 {
+	char err[256];
 	int ret;
 
 	v->signal_fd = -1;
@@ -585,9 +586,9 @@ static int vmm_init(struct vmm *v, const char *name, const char *api_socket)
 	ret = setup_identity(v, name, api_socket, v->serve);
 	if (ret)
 		return ret;
-	ret = sandbox_apply(v->sandbox);
+	ret = sandbox_apply(v->sandbox, err, sizeof(err));
 	if (ret) {
-		log_error("cannot install the seccomp filter: %s", strerror(-ret));
+		log_error("cannot install the seccomp filter: %s", err);
 		return ret;
 	}
 	log_info("VM '%s'%s%s, seccomp %s", v->name, v->api ? ", API on " : "",

@@ -1,8 +1,12 @@
 #include "vmm/sandbox.h"
 
+#include <dlfcn.h>
 #include <errno.h>
+#include <malloc.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -77,40 +81,112 @@ const char *sandbox_mode_name(enum sandbox_mode mode)
 	return mode == SANDBOX_ENFORCE ? "on" : mode == SANDBOX_LOG ? "log" : "off";
 }
 
-static int add_rules(scmp_filter_ctx ctx, uint32_t action)
+/* libseccomp is needed once, to compile the filter: sardine opens it with
+ * dlopen() and closes it when the filter is in the kernel, so its pages
+ * (~130 KiB) and the heap its compiler dirtied do not stay in every VM's
+ * memory.  The soname is the ABI seccomp.h, which we compile against,
+ * describes. */
+#define SECCOMP_SONAME "libseccomp.so.2"
+
+struct seccomp_lib {
+	void *handle;
+	__typeof__(&seccomp_init) init;
+	__typeof__(&seccomp_attr_set) attr_set;
+	__typeof__(&seccomp_syscall_resolve_name) resolve_name;
+	__typeof__(&seccomp_rule_add) rule_add;
+	__typeof__(&seccomp_load) load;
+	__typeof__(&seccomp_release) release;
+};
+
+struct seccomp_symbol {
+	const char *name;
+	size_t offset;
+};
+
+#define SECCOMP_SYM(field, fn) { #fn, offsetof(struct seccomp_lib, field) }
+static const struct seccomp_symbol seccomp_symbols[] = {
+	SECCOMP_SYM(init, seccomp_init),
+	SECCOMP_SYM(attr_set, seccomp_attr_set),
+	SECCOMP_SYM(resolve_name, seccomp_syscall_resolve_name),
+	SECCOMP_SYM(rule_add, seccomp_rule_add),
+	SECCOMP_SYM(load, seccomp_load),
+	SECCOMP_SYM(release, seccomp_release),
+};
+
+static int seccomp_lib_open(struct seccomp_lib *lib, char *err, size_t errlen)
+{
+	memset(lib, 0, sizeof(*lib));
+	lib->handle = dlopen(SECCOMP_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!lib->handle) {
+		snprintf(err, errlen, "cannot load %s: %s", SECCOMP_SONAME, dlerror());
+		return -ENOENT;
+	}
+	for (size_t i = 0; i < sizeof(seccomp_symbols) / sizeof(seccomp_symbols[0]); i++) {
+		void *fn = dlsym(lib->handle, seccomp_symbols[i].name);
+
+		if (!fn) {
+			snprintf(err, errlen, "%s has no %s", SECCOMP_SONAME, seccomp_symbols[i].name);
+			dlclose(lib->handle);
+			return -ENOENT;
+		}
+		/* POSIX guarantees a function pointer round-trips through void *. */
+		memcpy((char *)lib + seccomp_symbols[i].offset, &fn, sizeof(fn));
+	}
+	return 0;
+}
+
+static int add_rules(const struct seccomp_lib *lib, scmp_filter_ctx ctx, uint32_t action)
 {
 	for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++) {
-		int nr = seccomp_syscall_resolve_name(denied[i]);
+		int nr = lib->resolve_name(denied[i]);
 		int ret;
 
 		if (nr == __NR_SCMP_ERROR)
 			continue; /* older than this libseccomp: nothing to refuse */
-		ret = seccomp_rule_add(ctx, action, nr, 0);
+		ret = lib->rule_add(ctx, action, nr, 0);
 		if (ret && ret != -EEXIST)
 			return ret;
 	}
 	return 0;
 }
 
-int sandbox_apply(enum sandbox_mode mode)
+static int install(const struct seccomp_lib *lib, enum sandbox_mode mode)
+{
+	scmp_filter_ctx ctx = lib->init(SCMP_ACT_ALLOW);
+	int ret;
+
+	if (!ctx)
+		return -ENOMEM;
+	/* Every thread at once: the I/O threads already run. */
+	ret = lib->attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (!ret)
+		ret = add_rules(lib, ctx, mode == SANDBOX_ENFORCE ? SCMP_ACT_TRAP : SCMP_ACT_LOG);
+	if (!ret)
+		ret = lib->load(ctx);
+	lib->release(ctx);
+	return ret > 0 ? -EIO : ret;
+}
+
+int sandbox_apply(enum sandbox_mode mode, char *err, size_t errlen)
 {
 	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
-	scmp_filter_ctx ctx;
+	struct seccomp_lib lib;
 	int ret;
 
 	if (mode == SANDBOX_OFF)
 		return 0;
-	if (mode == SANDBOX_ENFORCE && sigaction(SIGSYS, &sa, NULL))
+	if (mode == SANDBOX_ENFORCE && sigaction(SIGSYS, &sa, NULL)) {
+		snprintf(err, errlen, "SIGSYS handler: %s", strerror(errno));
 		return -errno;
-	ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx)
-		return -ENOMEM;
-	/* Every thread at once: the I/O threads already run. */
-	ret = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	if (!ret)
-		ret = add_rules(ctx, mode == SANDBOX_ENFORCE ? SCMP_ACT_TRAP : SCMP_ACT_LOG);
-	if (!ret)
-		ret = seccomp_load(ctx);
-	seccomp_release(ctx);
-	return ret > 0 ? -EIO : ret;
+	}
+	ret = seccomp_lib_open(&lib, err, errlen);
+	if (ret)
+		return ret;
+	ret = install(&lib, mode);
+	if (ret)
+		snprintf(err, errlen, "%s", strerror(-ret));
+	dlclose(lib.handle);
+	/* The filter compiler's freed heap goes back to the kernel. */
+	malloc_trim(0);
+	return ret;
 }

@@ -11,6 +11,8 @@
 #ifndef SARDINE_SANDBOX_H
 #define SARDINE_SANDBOX_H
 
+#include <stddef.h>
+
 enum sandbox_mode {
 	SANDBOX_ENFORCE, /* refused calls stop sardine (the default) */
 	SANDBOX_LOG,     /* refused calls are allowed, and logged by the kernel */
@@ -21,7 +23,8 @@ enum sandbox_mode {
 int sandbox_parse_mode(const char *text, enum sandbox_mode *out);
 const char *sandbox_mode_name(enum sandbox_mode mode);
 
-/* Installs the filter on every thread of the process; 0 or -errno. */
-int sandbox_apply(enum sandbox_mode mode);
+/* Installs the filter on every thread of the process; 0 or -errno, and
+ * then err says why in one line. */
+int sandbox_apply(enum sandbox_mode mode, char *err, size_t errlen);
 
 #endif

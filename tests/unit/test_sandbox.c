@@ -67,7 +67,9 @@ static int child_status(enum sandbox_mode mode, void (*body)(void), char *err, s
 	if (pid == 0) {
 		dup2(pipefd[1], STDERR_FILENO);
 		close(pipefd[0]);
-		if (sandbox_apply(mode))
+		char why[256];
+
+		if (sandbox_apply(mode, why, sizeof(why)))
 			_exit(3);
 		body();
 		_exit(6);
