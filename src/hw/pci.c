@@ -13,6 +13,7 @@
 #define PCI_INTX_GSI_COUNT 8
 #define BAR_MEM_TYPE_64 0x4
 #define BAR_MEM_PREFETCH 0x8
+#define BAR_IO_SPACE 0x1
 
 void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, uint16_t device,
 		     uint32_t class_code, uint8_t revision)
@@ -25,9 +26,9 @@ void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, 
 	dev->config[PCI_CLASS_PROG] = (uint8_t)class_code;
 	dev->config[PCI_CLASS_PROG + 1] = (uint8_t)(class_code >> 8);
 	dev->config[PCI_CLASS_PROG + 2] = (uint8_t)(class_code >> 16);
-	/* Memory decoding, bus mastering and INTx disable are the guest's. */
-	pci_set_u16(dev->wmask + PCI_COMMAND,
-		    PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
+	/* Decoding, bus mastering and INTx disable are the guest's. */
+	pci_set_u16(dev->wmask + PCI_COMMAND, PCI_COMMAND_IO | PCI_COMMAND_MEMORY |
+						      PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
 	/* Error bits in the status register are write-one-to-clear. */
 	pci_set_u16(dev->w1cmask + PCI_STATUS, 0xf900);
 	dev->wmask[PCI_INT_LINE] = 0xff;
@@ -36,17 +37,20 @@ void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, 
 int pci_add_bar(struct pci_device *dev, unsigned int idx, uint64_t size, uint32_t flags,
 		const struct bus_ops *ops, void *opaque)
 {
-	bool is64 = flags & PCI_BAR_MEM64;
+	bool is64 = flags & PCI_BAR_MEM64, io = flags & PCI_BAR_IO;
 	uint32_t low = (is64 ? BAR_MEM_TYPE_64 : 0) | ((flags & PCI_BAR_PREFETCH) ? BAR_MEM_PREFETCH : 0);
 	uint64_t mask = ~(size - 1);
 
-	if (idx >= PCI_NR_BARS || (is64 && idx + 1 >= PCI_NR_BARS) || size < 4096 ||
-	    (size & (size - 1)) || (!is64 && size > (1ULL << 31)))
+	if (idx >= PCI_NR_BARS || (is64 && idx + 1 >= PCI_NR_BARS) || (size & (size - 1)) ||
+	    (io ? (size < 4 || size > 256 || is64) : size < 4096) ||
+	    (!is64 && size > (1ULL << 31)))
 		return -EINVAL;
+	if (io)
+		low = BAR_IO_SPACE;
 	dev->bar[idx] = (struct pci_bar){ .size = size, .flags = flags, .ops = ops, .opaque = opaque };
 	pci_set_u32(dev->config + PCI_BAR0 + 4 * idx, low);
 	/* Sizing works through the write mask: the low bits never stick. */
-	pci_set_u32(dev->wmask + PCI_BAR0 + 4 * idx, (uint32_t)mask & ~0xfu);
+	pci_set_u32(dev->wmask + PCI_BAR0 + 4 * idx, (uint32_t)mask & (io ? ~0x3u : ~0xfu));
 	if (is64)
 		pci_set_u32(dev->wmask + PCI_BAR0 + 4 * (idx + 1), (uint32_t)(mask >> 32));
 	return 0;
@@ -71,19 +75,22 @@ uint8_t pci_add_cap(struct pci_device *dev, uint8_t id, uint8_t len)
 	return (uint8_t)off;
 }
 
-/* Where a BAR decodes now: its address if memory decoding is on. */
+/* Where a BAR decodes now: its address if its kind of decoding is on. */
 static uint64_t bar_address(const struct pci_device *dev, unsigned int idx)
 {
 	const struct pci_bar *b = &dev->bar[idx];
+	uint16_t cmd = pci_get_u16(dev->config + PCI_COMMAND);
+	bool io = b->flags & PCI_BAR_IO;
 	uint64_t addr;
 
-	if (!b->size || !(pci_get_u16(dev->config + PCI_COMMAND) & PCI_COMMAND_MEMORY))
+	if (!b->size || !(cmd & (io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)))
 		return 0;
-	addr = pci_get_u32(dev->config + PCI_BAR0 + 4 * idx) & ~0xfULL;
+	addr = pci_get_u32(dev->config + PCI_BAR0 + 4 * idx) & (io ? ~0x3ULL : ~0xfULL);
 	if (b->flags & PCI_BAR_MEM64)
 		addr |= (uint64_t)pci_get_u32(dev->config + PCI_BAR0 + 4 * (idx + 1)) << 32;
 	/* A BAR being sized reads back all ones: not an address. */
-	if (addr == 0 || addr + b->size < addr || (addr & (b->size - 1)))
+	if (addr == 0 || addr + b->size < addr || (addr & (b->size - 1)) ||
+	    (io && addr + b->size > 0x10000))
 		return 0;
 	return addr;
 }
@@ -209,7 +216,8 @@ static void ecam_write(void *opaque, uint64_t offset, const uint8_t *data, unsig
 static const struct bus_ops ecam_ops = { .read = ecam_read, .write = ecam_write };
 
 /* The BAR windows: find the decoding BAR and hand it the offset. */
-static const struct pci_bar *find_bar(struct pci_host *host, uint64_t addr, unsigned int len)
+static const struct pci_bar *find_bar(struct pci_host *host, uint64_t addr, unsigned int len,
+				      bool io)
 {
 	for (unsigned int s = 0; s < PCI_MAX_SLOTS; s++) {
 		struct pci_device *dev = host->slot[s];
@@ -219,7 +227,8 @@ static const struct pci_bar *find_bar(struct pci_host *host, uint64_t addr, unsi
 		for (unsigned int i = 0; i < PCI_NR_BARS; i++) {
 			const struct pci_bar *b = &dev->bar[i];
 
-			if (b->mapped && addr - b->mapped < b->size && addr - b->mapped + len <= b->size)
+			if (b->mapped && !(b->flags & PCI_BAR_IO) == !io &&
+			    addr - b->mapped < b->size && addr - b->mapped + len <= b->size)
 				return b;
 		}
 	}
@@ -232,9 +241,9 @@ static void window_read(void *opaque, uint64_t offset, uint8_t *data, unsigned i
 	struct pci_host *host = win->host;
 	const struct pci_bar *b;
 
-	offset += win->base; /* a guest physical address from here on */
+	offset += win->base; /* a guest physical address or port from here on */
 	pthread_rwlock_rdlock(&host->lock);
-	b = find_bar(host, offset, len);
+	b = find_bar(host, offset, len, win->io);
 	if (b && b->ops->read)
 		b->ops->read(b->opaque, offset - b->mapped, data, len);
 	else
@@ -250,7 +259,7 @@ static void window_write(void *opaque, uint64_t offset, const uint8_t *data, uns
 
 	offset += win->base;
 	pthread_rwlock_rdlock(&host->lock);
-	b = find_bar(host, offset, len);
+	b = find_bar(host, offset, len, win->io);
 	if (b && b->ops->write)
 		b->ops->write(b->opaque, offset - b->mapped, data, len);
 	pthread_rwlock_unlock(&host->lock);
@@ -272,15 +281,21 @@ int pci_host_create(struct pci_host **out, struct vm *vm, uint64_t mmio64_base,
 	host->mmio32_end = X86_PCI_MMIO32_BASE + X86_PCI_MMIO32_SIZE;
 	host->mmio64_base = host->mmio64_next = mmio64_base;
 	host->mmio64_end = mmio64_base + mmio64_size;
+	host->io_next = X86_PCI_IO_BASE;
+	host->io_end = X86_PCI_IO_BASE + X86_PCI_IO_SIZE;
 
 	/* 00.0: the host bridge itself (a generic PCIe host bridge ID). */
 	pci_device_init(&host->bridge, "host-bridge", 0x1b36, 0x0008, 0x060000, 0);
 	host->slot[0] = &host->bridge;
 	host->bridge.host = host;
 
-	host->win32 = (struct pci_window){ host, X86_PCI_MMIO32_BASE };
-	host->win64 = (struct pci_window){ host, mmio64_base };
+	host->win32 = (struct pci_window){ host, X86_PCI_MMIO32_BASE, false };
+	host->win64 = (struct pci_window){ host, mmio64_base, false };
+	host->winio = (struct pci_window){ host, X86_PCI_IO_BASE, true };
 	ret = bus_register(&vm->pio, X86_PCI_CONF_PORT, 8, &cf8_ops, host);
+	if (!ret)
+		ret = bus_register(&vm->pio, X86_PCI_IO_BASE, X86_PCI_IO_SIZE, &window_ops,
+				   &host->winio);
 	if (!ret)
 		ret = bus_register(&vm->mmio, X86_PCI_ECAM_BASE, X86_PCI_ECAM_SIZE, &ecam_ops, host);
 	if (!ret)
@@ -301,6 +316,7 @@ void pci_host_destroy(struct pci_host *host)
 	if (!host)
 		return;
 	bus_unregister(&host->vm->pio, X86_PCI_CONF_PORT, host);
+	bus_unregister(&host->vm->pio, X86_PCI_IO_BASE, &host->winio);
 	bus_unregister(&host->vm->mmio, X86_PCI_ECAM_BASE, host);
 	bus_unregister(&host->vm->mmio, X86_PCI_MMIO32_BASE, &host->win32);
 	if (host->mmio64_end > host->mmio64_base)
@@ -341,13 +357,16 @@ int pci_host_add_device(struct pci_host *host, struct pci_device *dev)
 		if (!b->size)
 			continue;
 		/* Large 64-bit BARs go above RAM; small ones stay below 4G. */
-		if ((b->flags & PCI_BAR_MEM64) && b->size >= (1ULL << 28))
+		if (b->flags & PCI_BAR_IO)
+			ret = place(&host->io_next, host->io_end, b->size, &addr);
+		else if ((b->flags & PCI_BAR_MEM64) && b->size >= (1ULL << 28))
 			ret = place(&host->mmio64_next, host->mmio64_end, b->size, &addr);
 		else
 			ret = place(&host->mmio32_next, host->mmio32_end, b->size, &addr);
 		if (ret)
 			goto out;
-		pci_set_u32(reg, (pci_get_u32(reg) & 0xf) | (uint32_t)addr);
+		pci_set_u32(reg, (pci_get_u32(reg) & ((b->flags & PCI_BAR_IO) ? 0x3 : 0xf)) |
+				      (uint32_t)addr);
 		if (b->flags & PCI_BAR_MEM64)
 			pci_set_u32(reg + 4, (uint32_t)(addr >> 32));
 	}

@@ -1,7 +1,8 @@
 /* The PCI host bridge: bus 0 with up to 32 single-function devices,
  * configuration space through ports 0xcf8/0xcfc and through ECAM, and
  * memory BARs placed by sardine in the 32-bit window (64-bit BARs above
- * RAM), the way firmware would have left them. */
+ * RAM) and port I/O BARs from 0xc000, the way firmware would have left
+ * them. */
 #ifndef SARDINE_PCI_H
 #define SARDINE_PCI_H
 
@@ -32,6 +33,7 @@ struct pci_host;
 #define PCI_CAP_PTR 0x34
 #define PCI_INT_LINE 0x3c
 #define PCI_INT_PIN 0x3d
+#define PCI_COMMAND_IO 0x0001
 #define PCI_COMMAND_MEMORY 0x0002
 #define PCI_COMMAND_MASTER 0x0004
 #define PCI_COMMAND_INTX_DISABLE 0x0400
@@ -42,6 +44,7 @@ struct pci_host;
 
 #define PCI_BAR_MEM64 0x1 /* flags for pci_add_bar */
 #define PCI_BAR_PREFETCH 0x2
+#define PCI_BAR_IO 0x4 /* port I/O, 4 to 256 bytes */
 
 struct pci_device;
 
@@ -79,21 +82,24 @@ struct pci_device {
 	struct pci_host *host;
 };
 
-/* A BAR window on the MMIO bus; the bus hands out offsets from base. */
+/* A BAR window on the MMIO or the port I/O bus; the bus hands out
+ * offsets from base. */
 struct pci_window {
 	struct pci_host *host;
 	uint64_t base;
+	bool io;
 };
 
 struct pci_host {
 	struct vm *vm;
-	struct pci_window win32, win64;
+	struct pci_window win32, win64, winio;
 	pthread_rwlock_t lock; /* configuration spaces and BAR decoding */
 	struct pci_device *slot[PCI_MAX_SLOTS];
 	struct pci_device bridge;
 	uint32_t config_address; /* the 0xcf8 latch */
 	uint64_t mmio32_next, mmio32_end;
 	uint64_t mmio64_base, mmio64_next, mmio64_end;
+	uint64_t io_next, io_end;
 };
 
 int pci_host_create(struct pci_host **out, struct vm *vm, uint64_t mmio64_base,

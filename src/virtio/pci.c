@@ -5,8 +5,14 @@
  *   0x0000 common configuration   0x1000 ISR status
  *   0x2000 device configuration   0x3000 notifications (4 bytes a queue)
  *   0x4000 MSI-X table            0x6000 MSI-X pending bits
+ * BAR 2 (4 bytes of port I/O) is a second notification structure, listed
+ * first so drivers prefer it: one port for every queue, the value written
+ * names the queue (notify_off_multiplier 0).  A port write reaches KVM's
+ * ioeventfd without instruction emulation, where an MMIO write must be
+ * decoded first; on AMD hosts, and under nested virtualization, that is
+ * most of a notification's cost.
  * Notification writes are caught by KVM ioeventfds and wake the queue's I/O
- * thread directly; the BAR handler only sees them when ioeventfd could not
+ * thread directly; the BAR handlers only see them when ioeventfd could not
  * be used (odd access sizes, the PCI configuration access window). */
 #include <errno.h>
 #include <stdlib.h>
@@ -31,6 +37,8 @@
 #define BAR_MSIX_TABLE 0x4000
 #define BAR_MSIX_PBA 0x6000
 #define BAR_SIZE 0x8000
+#define PIO_BAR 2
+#define PIO_BAR_SIZE 4
 #define REGION 0x1000
 #define NOTIFY_MULTIPLIER 4
 #define COMMON_LEN 0x3c
@@ -69,7 +77,8 @@ struct virtio_pci {
 	uint8_t isr;
 	uint8_t pci_cfg_cap;
 	struct kick *kicks;
-	uint64_t notify_addr; /* where the ioeventfds are, 0: none */
+	uint64_t notify_addr; /* where the MMIO ioeventfds are, 0: none */
+	uint16_t notify_port; /* where the port I/O ioeventfds are, 0: none */
 	bool running;         /* kick handlers are in the I/O loops */
 	bool resume_running;  /* vm.pause stopped them: start them at resume */
 };
@@ -309,9 +318,9 @@ static void common_write(struct virtio_pci *vp, uint32_t off, uint32_t v, unsign
 	}
 }
 
-static void kick_queue(struct virtio_pci *vp, uint64_t off)
+static void kick_queue(struct virtio_pci *vp, uint64_t q)
 {
-	uint64_t q = off / NOTIFY_MULTIPLIER, one = 1;
+	uint64_t one = 1;
 
 	if (q < vp->dev->nr_queues && write(vp->kicks[q].fd, &one, sizeof(one)) < 0)
 		log_debug("%s: kick: %s", vp->dev->name, strerror(errno));
@@ -367,7 +376,7 @@ static void bar_write(void *opaque, uint64_t off, const uint8_t *data, unsigned 
 		if (o < d->config_len && len <= d->config_len - o && d->ops->config_write)
 			d->ops->config_write(d, o, data, len);
 	} else if (off >= BAR_NOTIFY && off < BAR_NOTIFY + REGION) {
-		kick_queue(vp, off - BAR_NOTIFY);
+		kick_queue(vp, (off - BAR_NOTIFY) / NOTIFY_MULTIPLIER);
 	} else if (off >= BAR_MSIX_TABLE && off < BAR_MSIX_PBA) {
 		msix_table_write(&vp->msix, off - BAR_MSIX_TABLE, data, len);
 	}
@@ -375,14 +384,22 @@ static void bar_write(void *opaque, uint64_t off, const uint8_t *data, unsigned 
 
 static const struct bus_ops bar_ops = { .read = bar_read, .write = bar_write };
 
-/* ioeventfds follow BAR 0 wherever the guest puts it. */
-static void bar_remap(struct pci_device *pci, unsigned int bar, uint64_t old_addr,
-		      uint64_t new_addr)
+static void pio_read(void *opaque, uint64_t off, uint8_t *data, unsigned int len)
 {
-	struct virtio_pci *vp = pci->opaque;
+	memset(data, 0, len);
+}
 
-	if (bar != 0)
-		return;
+/* Only when no ioeventfd took the write: the value is the queue index. */
+static void pio_write(void *opaque, uint64_t off, const uint8_t *data, unsigned int len)
+{
+	if (off == 0 && len == 2)
+		kick_queue(opaque, bus_get(data, 2));
+}
+
+static const struct bus_ops pio_ops = { .read = pio_read, .write = pio_write };
+
+static void remap_mmio_notify(struct virtio_pci *vp, uint64_t old_addr, uint64_t new_addr)
+{
 	for (unsigned int q = 0; q < vp->dev->nr_queues; q++) {
 		uint64_t off = BAR_NOTIFY + (uint64_t)q * NOTIFY_MULTIPLIER;
 
@@ -396,14 +413,46 @@ static void bar_remap(struct pci_device *pci, unsigned int bar, uint64_t old_add
 	vp->notify_addr = new_addr;
 }
 
+static void remap_pio_notify(struct virtio_pci *vp, uint16_t old_port, uint16_t new_port)
+{
+	for (unsigned int q = 0; q < vp->dev->nr_queues; q++) {
+		if (old_port && vp->notify_port)
+			ioeventfd_deassign_match(vp->dev->vm, vp->kicks[q].fd, old_port, 2, q);
+		if (new_port && ioeventfd_assign_match(vp->dev->vm, vp->kicks[q].fd, new_port, 2, q))
+			log_debug("%s: no port ioeventfd for queue %u: %s", vp->dev->name, q,
+				  strerror(errno));
+	}
+	vp->notify_port = new_port;
+}
+
+/* ioeventfds follow the BARs wherever the guest puts them. */
+static void bar_remap(struct pci_device *pci, unsigned int bar, uint64_t old_addr,
+		      uint64_t new_addr)
+{
+	struct virtio_pci *vp = pci->opaque;
+
+	if (bar == 0)
+		remap_mmio_notify(vp, old_addr, new_addr);
+	else if (bar == PIO_BAR)
+		remap_pio_notify(vp, (uint16_t)old_addr, (uint16_t)new_addr);
+}
+
 /* The VIRTIO_PCI_CAP_PCI_CFG window: BAR access through config space. */
 static void cfg_window(struct virtio_pci *vp, bool write)
 {
 	uint8_t *cap = vp->pci.config + vp->pci_cfg_cap;
 	uint32_t off = pci_get_u32(cap + 8), len = pci_get_u32(cap + 12);
 
-	if (cap[4] != 0 || (len != 1 && len != 2 && len != 4) || off >= BAR_SIZE ||
-	    off % len)
+	if ((len != 1 && len != 2 && len != 4) || off % len)
+		return;
+	if (cap[4] == PIO_BAR && off + len <= PIO_BAR_SIZE) {
+		if (write)
+			pio_write(vp, off, cap + 16, len);
+		else
+			pio_read(vp, off, cap + 16, len);
+		return;
+	}
+	if (cap[4] != 0 || off >= BAR_SIZE)
 		return;
 	if (write)
 		bar_write(vp, off, cap + 16, len);
@@ -434,8 +483,8 @@ static const struct pci_device_ops pci_ops = {
 	.bar_remap = bar_remap,
 };
 
-static uint8_t add_virtio_cap(struct pci_device *pci, uint8_t type, uint32_t off, uint32_t len,
-			      uint8_t cap_len)
+static uint8_t add_virtio_cap_in(struct pci_device *pci, uint8_t type, uint8_t bar, uint32_t off,
+				 uint32_t len, uint8_t cap_len)
 {
 	uint8_t at = pci_add_cap(pci, PCI_CAP_ID_VNDR, cap_len);
 
@@ -443,10 +492,16 @@ static uint8_t add_virtio_cap(struct pci_device *pci, uint8_t type, uint32_t off
 		return 0;
 	pci->config[at + 2] = cap_len;
 	pci->config[at + 3] = type;
-	pci->config[at + 4] = 0; /* BAR 0 */
+	pci->config[at + 4] = bar;
 	pci_set_u32(pci->config + at + 8, off);
 	pci_set_u32(pci->config + at + 12, len);
 	return at;
+}
+
+static uint8_t add_virtio_cap(struct pci_device *pci, uint8_t type, uint32_t off, uint32_t len,
+			      uint8_t cap_len)
+{
+	return add_virtio_cap_in(pci, type, 0, off, len, cap_len);
 }
 
 static int add_caps(struct virtio_pci *vp)
@@ -456,6 +511,9 @@ static int add_caps(struct virtio_pci *vp)
 	uint8_t notify, cfg;
 
 	if (!add_virtio_cap(pci, CAP_COMMON, BAR_COMMON, COMMON_LEN, 16))
+		return -ENOSPC;
+	/* First, so preferred: the port (multiplier 0, hence the zeros). */
+	if (!add_virtio_cap_in(pci, CAP_NOTIFY, PIO_BAR, 0, 2, 20))
 		return -ENOSPC;
 	notify = add_virtio_cap(pci, CAP_NOTIFY, BAR_NOTIFY, d->nr_queues * NOTIFY_MULTIPLIER, 20);
 	if (!notify || !add_virtio_cap(pci, CAP_ISR, BAR_ISR, 1, 16))
@@ -480,7 +538,9 @@ static void pci_destroy(struct virtio_dev *d)
 	stop_queues(vp);
 	pci_host_remove_device(d->vm->pci, &vp->pci);
 	if (vp->notify_addr)
-		bar_remap(&vp->pci, 0, vp->notify_addr, 0);
+		remap_mmio_notify(vp, vp->notify_addr, 0);
+	if (vp->notify_port)
+		remap_pio_notify(vp, vp->notify_port, 0);
 	msix_destroy(&vp->msix);
 	for (unsigned int q = 0; vp->kicks && q < d->nr_queues; q++)
 		if (vp->kicks[q].fd >= 0)
@@ -573,6 +633,8 @@ int virtio_pci_attach(struct virtio_dev *d)
 	vp->pci.ops = &pci_ops;
 	vp->pci.opaque = vp;
 	ret = pci_add_bar(&vp->pci, 0, BAR_SIZE, 0, &bar_ops, vp);
+	if (!ret)
+		ret = pci_add_bar(&vp->pci, PIO_BAR, PIO_BAR_SIZE, PCI_BAR_IO, &pio_ops, vp);
 	if (!ret)
 		ret = add_caps(vp);
 	if (!ret)

@@ -163,9 +163,12 @@ int irqfd_deassign(struct vm *vm, int fd, uint32_t gsi)
 	return irqfd(vm, fd, gsi, KVM_IRQFD_FLAG_DEASSIGN);
 }
 
-static int ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, uint32_t flags)
+static int ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, uint32_t flags,
+		     uint64_t match)
 {
-	struct kvm_ioeventfd req = { .addr = addr, .len = len, .fd = fd, .flags = flags };
+	struct kvm_ioeventfd req = {
+		.datamatch = match, .addr = addr, .len = len, .fd = fd, .flags = flags
+	};
 
 	if (ioctl(vm->fd, KVM_IOEVENTFD, &req) < 0)
 		return -errno;
@@ -174,11 +177,25 @@ static int ioeventfd(struct vm *vm, int fd, uint64_t addr, uint32_t len, uint32_
 
 int ioeventfd_assign(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio)
 {
-	return ioeventfd(vm, fd, addr, len, pio ? KVM_IOEVENTFD_FLAG_PIO : 0);
+	return ioeventfd(vm, fd, addr, len, pio ? KVM_IOEVENTFD_FLAG_PIO : 0, 0);
 }
 
 int ioeventfd_deassign(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio)
 {
 	return ioeventfd(vm, fd, addr, len,
-			 KVM_IOEVENTFD_FLAG_DEASSIGN | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0));
+			 KVM_IOEVENTFD_FLAG_DEASSIGN | (pio ? KVM_IOEVENTFD_FLAG_PIO : 0), 0);
+}
+
+int ioeventfd_assign_match(struct vm *vm, int fd, uint16_t port, uint32_t len, uint64_t match)
+{
+	return ioeventfd(vm, fd, port, len, KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_DATAMATCH,
+			 match);
+}
+
+int ioeventfd_deassign_match(struct vm *vm, int fd, uint16_t port, uint32_t len, uint64_t match)
+{
+	return ioeventfd(vm, fd, port, len,
+			 KVM_IOEVENTFD_FLAG_DEASSIGN | KVM_IOEVENTFD_FLAG_PIO |
+				 KVM_IOEVENTFD_FLAG_DATAMATCH,
+			 match);
 }

@@ -34,5 +34,9 @@ int irqfd_assign(struct vm *vm, int fd, uint32_t gsi);
 int irqfd_deassign(struct vm *vm, int fd, uint32_t gsi);
 int ioeventfd_assign(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio);
 int ioeventfd_deassign(struct vm *vm, int fd, uint64_t addr, uint32_t len, bool pio);
+/* A port I/O ioeventfd that fires only when the guest writes `match`:
+ * several queues share one notification port, told apart by the value. */
+int ioeventfd_assign_match(struct vm *vm, int fd, uint16_t port, uint32_t len, uint64_t match);
+int ioeventfd_deassign_match(struct vm *vm, int fd, uint16_t port, uint32_t len, uint64_t match);
 
 #endif

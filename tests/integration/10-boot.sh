@@ -18,6 +18,8 @@ dmesg -r | grep -E '^<[0-4]>' | grep -iE 'acpi|pci|8250|serial|rtc|apic|e820|che
 echo CLOCKEVENT=$(cat /sys/devices/system/clockevents/clockevent0/current_device)
 echo TSCDEADLINE=$(grep -c tsc_deadline_timer /proc/cpuinfo)
 echo HWRNG=$(cat /sys/class/misc/hw_random/rng_current) $(head -c 65536 /dev/hwrng | wc -c)
+# The virtio driver took the port I/O notification structure (BAR 2).
+echo PIONOTIFY=$(grep -c 'virtio-pci-modern' /proc/ioports)
 SCRIPT
 	script_initrd "$GUEST_INITRD" "$T/facts.sh"
 }
@@ -40,6 +42,8 @@ test_one_vcpu_256m() {
 		fail "clock events from $(guest_value "$log" CLOCKEVENT)" || return 1
 	[ "$(guest_value "$log" HWRNG)" = "virtio_rng.0 65536" ] ||
 		fail "/dev/hwrng: $(guest_value "$log" HWRNG)" || return 1
+	[ "$(guest_value "$log" PIONOTIFY)" -ge 1 ] ||
+		fail "no virtio port I/O notification region in /proc/ioports" || return 1
 	guest=$(guest_value "$log" HOSTTIME_GUEST)
 	[ $((now - guest)) -lt 600 ] && [ $((guest - now)) -lt 60 ] ||
 		fail "guest wall clock $guest, host $now" || return 1

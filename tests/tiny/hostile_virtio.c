@@ -42,7 +42,10 @@ static u32 find_cap(u32 dev, u8 type, u32 bar_base, u32 *extra)
 	for (int guard = 0; ptr && guard < 48; guard++) {
 		u32 hdr = pci_read32(dev, ptr);
 
-		if ((hdr & 0xff) == 0x09 && ((hdr >> 24) & 0xff) == type) {
+		/* BAR 0's structures: the memory-mapped ones (the notify
+		 * structure in the port I/O BAR comes first). */
+		if ((hdr & 0xff) == 0x09 && ((hdr >> 24) & 0xff) == type &&
+		    (pci_read32(dev, ptr + 4) & 0xff) == 0) {
 			if (extra)
 				*extra = pci_read32(dev, ptr + 16);
 			return bar_base + pci_read32(dev, ptr + 8);

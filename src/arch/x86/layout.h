@@ -52,5 +52,7 @@
 #define X86_PM_PORT 0x600 /* ACPI PM1a event/control, timer, reset, GPE0 */
 #define X86_SCI_IRQ 9
 #define X86_PCI_CONF_PORT 0xcf8
+#define X86_PCI_IO_BASE 0xc000 /* port I/O BARs, inside the DSDT's window */
+#define X86_PCI_IO_SIZE 0x4000
 
 #endif
