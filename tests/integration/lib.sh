@@ -105,9 +105,10 @@ wait_for() {
 
 # wait_count LOG PATTERN N [SECONDS]: until N lines match.
 wait_count() {
-	local log=$1 pat=$2 want=$3 deadline=$((SECONDS + ${4:-$GUEST_TIMEOUT}))
+	local log=$1 pat=$2 want=$3 deadline=$((SECONDS + ${4:-$GUEST_TIMEOUT})) n
 	while [ $SECONDS -lt $deadline ]; do
-		[ "$(grep -cE -- "$pat" "$log" 2>/dev/null)" -ge "$want" ] && return 0
+		n=$(grep -cE -- "$pat" "$log" 2>/dev/null) # nothing while LOG does not exist
+		[ "${n:-0}" -ge "$want" ] && return 0
 		sleep 0.5
 	done
 	tail -n 20 "$log" 2>/dev/null | sed 's/^/#     | /' >&2
