@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "vmm/dl.h"
+
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer) /* clang's way of saying it */
 #define SARDINE_HAS_ASAN 1
@@ -98,13 +100,8 @@ struct seccomp_lib {
 	__typeof__(&seccomp_release) release;
 };
 
-struct seccomp_symbol {
-	const char *name;
-	size_t offset;
-};
-
 #define SECCOMP_SYM(field, fn) { #fn, offsetof(struct seccomp_lib, field) }
-static const struct seccomp_symbol seccomp_symbols[] = {
+static const struct dl_symbol seccomp_symbols[] = {
 	SECCOMP_SYM(init, seccomp_init),
 	SECCOMP_SYM(attr_set, seccomp_attr_set),
 	SECCOMP_SYM(resolve_name, seccomp_syscall_resolve_name),
@@ -112,28 +109,6 @@ static const struct seccomp_symbol seccomp_symbols[] = {
 	SECCOMP_SYM(load, seccomp_load),
 	SECCOMP_SYM(release, seccomp_release),
 };
-
-static int seccomp_lib_open(struct seccomp_lib *lib, char *err, size_t errlen)
-{
-	memset(lib, 0, sizeof(*lib));
-	lib->handle = dlopen(SECCOMP_SONAME, RTLD_NOW | RTLD_LOCAL);
-	if (!lib->handle) {
-		snprintf(err, errlen, "cannot load %s: %s", SECCOMP_SONAME, dlerror());
-		return -ENOENT;
-	}
-	for (size_t i = 0; i < sizeof(seccomp_symbols) / sizeof(seccomp_symbols[0]); i++) {
-		void *fn = dlsym(lib->handle, seccomp_symbols[i].name);
-
-		if (!fn) {
-			snprintf(err, errlen, "%s has no %s", SECCOMP_SONAME, seccomp_symbols[i].name);
-			dlclose(lib->handle);
-			return -ENOENT;
-		}
-		/* POSIX guarantees a function pointer round-trips through void *. */
-		memcpy((char *)lib + seccomp_symbols[i].offset, &fn, sizeof(fn));
-	}
-	return 0;
-}
 
 static int add_rules(const struct seccomp_lib *lib, scmp_filter_ctx ctx, uint32_t action)
 {
@@ -179,9 +154,11 @@ int sandbox_apply(enum sandbox_mode mode, char *err, size_t errlen)
 		snprintf(err, errlen, "SIGSYS handler: %s", strerror(errno));
 		return -errno;
 	}
-	ret = seccomp_lib_open(&lib, err, errlen);
-	if (ret)
-		return ret;
+	memset(&lib, 0, sizeof(lib));
+	lib.handle = dl_open_table(SECCOMP_SONAME, seccomp_symbols,
+				   sizeof(seccomp_symbols) / sizeof(seccomp_symbols[0]), &lib, err, errlen);
+	if (!lib.handle)
+		return -ENOENT;
 	ret = install(&lib, mode);
 	if (ret)
 		snprintf(err, errlen, "%s", strerror(-ret));
