@@ -16,7 +16,8 @@
 #define THREAD_STACK_IO (512 * 1024)
 
 /* pthread_create with that stack size and a name (at most 15 characters
- * show in /proc/PID/task/N/comm, top and CPU accounting).  0 or -errno. */
+ * show in /proc/PID/task/N/comm, top and CPU accounting), the control
+ * loop's signals blocked in the new thread (see thread.c).  0 or -errno. */
 int thread_start(pthread_t *thread, size_t stack_size, const char *name,
 		 void *(*fn)(void *), void *arg);
 

@@ -75,6 +75,24 @@ test_second_writer_is_refused_across_reboots() {
 	done
 }
 
+test_sigterm_with_a_disk_ends_cleanly() {
+	# The disk's worker threads start before the control loop blocks
+	# SIGTERM; they must never take it (its default action would end
+	# sardine at once, leaving its API socket behind).
+	local log=$T/log pid rc
+	export SARDINE_RUNTIME_DIR=$T/run
+	truncate -s 1M "$T/d.img"
+	bg pid "$SARDINE" run --kernel "$TINY_DIR/reboot.elf" --disk "$T/d.img" --name sig \
+		</dev/null >"$log" 2>&1
+	wait_for "$log" TINY-BOOT 10 || { fail "never booted"; return 1; }
+	[ -S "$T/run/sig.sock" ] || fail "no API socket" || return 1
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	[ "$rc" = 0 ] || fail "exit status $rc after SIGTERM" || return 1
+	[ ! -e "$T/run/sig.sock" ] || fail "API socket left behind"
+}
+
 test_lock_held_by_another_program() {
 	# Anything holding an OFD write lock keeps sardine out (and the other
 	# way round: sardine's lock is a real OFD lock).
