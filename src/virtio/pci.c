@@ -445,7 +445,7 @@ static void cfg_window(struct virtio_pci *vp, bool write)
 
 	if ((len != 1 && len != 2 && len != 4) || off % len)
 		return;
-	if (cap[4] == PIO_BAR && off + len <= PIO_BAR_SIZE) {
+	if (cap[4] == PIO_BAR && off < PIO_BAR_SIZE && len <= PIO_BAR_SIZE - off) {
 		if (write)
 			pio_write(vp, off, cap + 16, len);
 		else
