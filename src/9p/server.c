@@ -300,7 +300,9 @@ int p9_op_walk(struct p9_req *r)
 		ret = -EINVAL;
 		goto out_fid;
 	}
-	cur = fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
+	/* The first step starts from the fid's own descriptor (held while f
+	 * is); only a clone (no names) needs a copy of it. */
+	cur = nwname ? f->fd : fcntl(f->fd, F_DUPFD_CLOEXEC, 0);
 	if (cur < 0) {
 		ret = -errno;
 		goto out_fid;
@@ -316,16 +318,16 @@ int p9_op_walk(struct p9_req *r)
 		}
 		if (ret)
 			break;
-		close(cur);
+		if (cur != f->fd)
+			close(cur);
 		cur = next;
 		p9_qid_of(&st, &qids[done]);
 	}
-	if (ret && done == 0) {
-		close(cur);
-		goto out_fid; /* the first name failed: Rlerror */
-	}
+	if (ret && done == 0)
+		goto out_fid; /* the first name failed: Rlerror (cur is f's) */
 	if (done < nwname) {
-		close(cur); /* partial: the qids walked, no new fid */
+		if (cur != f->fd)
+			close(cur); /* partial: the qids walked, no new fid */
 		ret = 0;
 	} else {
 		nf = p9_fid_new(newfid, cur, st.st_mode & S_IFMT, f->uid);

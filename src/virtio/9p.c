@@ -2,17 +2,21 @@
 /* virtio-9p: a host directory for the guest (virtio 1.2, 5.9).
  *
  * One request queue; the configuration space holds the mount tag.  The 9P
- * server itself is in src/9p.  Requests are served by a pool of I/O threads
- * that take requests off the ring themselves: a kick only wakes an idle
- * thread, a thread that finishes a request takes the next one, and one slow
- * request (a long fsync) holds one thread while the others go on.  Used
- * buffers are pushed under the queue lock; the interrupt for a burst of
- * completions is sent once, by the last thread to push.
+ * server itself is in src/9p.  Requests are served by a pool of I/O loops
+ * that all listen for the queue's kick (queues_on_every_loop): a kick wakes
+ * one idle loop, which takes requests off the ring itself until it is empty,
+ * so a request crosses no thread between the guest's kick and its reply.
+ * A loop that sees more requests waiting while others idle kicks once more
+ * to share them out, so one slow request (a long fsync) holds one loop while
+ * the others go on.  Used buffers are pushed under the queue lock; the
+ * interrupt for a burst of completions is sent once, by the last loop to
+ * push.  All work happens inside queue_notify, so reset and vm.pause, which
+ * wait for the kick handlers, wait for the requests too.
  *
- * Tflush: the flushed request may be running on another thread; Rflush
- * must not overtake its reply.  The Rflush is then parked on that request
- * and pushed right after it; when the request is not in flight any more,
- * it was answered already and Rflush goes at once. */
+ * Tflush: the flushed request may be running on another loop; Rflush must
+ * not overtake its reply.  The Rflush is then parked on that request and
+ * pushed right after it; when the request is not in flight any more, it was
+ * answered already and Rflush goes at once. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +28,6 @@
 #include "virtio/virtio.h"
 #include "vmm/config.h"
 #include "vmm/vm.h"
-#include "vmm/thread.h"
 
 #define P9_QUEUE_SIZE 128
 #define P9_IO_THREADS 4
@@ -39,10 +42,7 @@ struct parked_flush {
 
 struct virtio_9p;
 
-struct io_thread {
-	struct virtio_9p *dev;
-	pthread_t thread;
-	bool started;
+struct io_thread { /* the state of one I/O loop */
 	struct p9_worker *ctx;
 	struct virtq_elem elem;
 	bool busy;               /* serving elem (under dev->lock) */
@@ -56,14 +56,11 @@ struct virtio_9p {
 	struct p9_server *server;
 	uint8_t config[2 + SHARE_TAG_MAX]; /* tag_len[le16] tag[tag_len] */
 	pthread_mutex_t lock;    /* the ring, the fields below, io_thread state */
-	pthread_cond_t work;     /* idle I/O threads wait here */
-	pthread_cond_t drained;  /* reset waits for in-flight requests */
 	bool running;            /* DRIVER_OK and not reset */
-	bool stop;
-	unsigned int idle, active, parked;
-	unsigned int completing; /* atomic: threads on their way to push */
+	unsigned int active, parked;
+	unsigned int completing; /* atomic: loops on their way to push */
 	unsigned int nr_threads;
-	struct io_thread threads[P9_IO_THREADS];
+	struct io_thread threads[P9_IO_THREADS]; /* threads[i] runs on dev.loops[i] */
 };
 
 static struct virtio_9p *v9p_of(struct virtio_dev *d)
@@ -161,8 +158,6 @@ static void complete_locked(struct virtio_9p *v, struct io_thread *t, uint32_t l
 	t->flushes = NULL;
 	t->busy = false;
 	v->active--;
-	if (!v->active)
-		pthread_cond_broadcast(&v->drained);
 	v->dev.stats.requests++;
 }
 
@@ -195,9 +190,9 @@ static int take_locked(struct virtio_9p *v, struct io_thread *t)
 		virtio_set_broken(d, "a request without room for its reply");
 		return 0;
 	}
-	/* More waiting and someone idle: share the work out. */
-	if (v->idle && virtq_has_work(vq))
-		pthread_cond_signal(&v->work);
+	/* More waiting and a loop may be idle: share the work out. */
+	if (v->active + 1 < v->nr_threads && virtq_has_work(vq))
+		virtio_kick_queue(d, 0);
 	{
 		struct p9_msg m;
 		uint16_t oldtag;
@@ -212,46 +207,44 @@ static int take_locked(struct virtio_9p *v, struct io_thread *t)
 	return 1;
 }
 
-static void *io_thread_main(void *arg)
+/* The I/O loop this thread runs, NULL when it is not one of ours. */
+static struct io_thread *self_of(struct virtio_9p *v)
 {
-	struct io_thread *t = arg;
-	struct virtio_9p *v = t->dev;
-	struct virtio_dev *d = &v->dev;
+	pthread_t me = pthread_self();
 
+	for (unsigned int i = 0; i < v->nr_threads; i++)
+		if (pthread_equal(me, v->dev.loops[i].runner))
+			return &v->threads[i];
+	return NULL;
+}
+
+/* Runs on whichever loop the kick woke: serve until the ring is empty. */
+static void v9p_queue_notify(struct virtio_dev *d, unsigned int q)
+{
+	struct virtio_9p *v = v9p_of(d);
+	struct io_thread *t = self_of(v);
+
+	(void)q;
+	if (!t)
+		return;
 	pthread_mutex_lock(&v->lock);
-	while (!v->stop) {
+	virtq_disable_notify(&d->vqs[0]);
+	while (take_locked(v, t)) {
 		uint32_t len;
+		bool reply;
 
-		if (!take_locked(v, t)) {
-			v->idle++;
-			pthread_cond_wait(&v->work, &v->lock);
-			v->idle--;
-			continue;
-		}
 		pthread_mutex_unlock(&v->lock);
-		if (!serve(v, t, &len)) {
-			pthread_mutex_lock(&v->lock);
-			continue; /* an Rflush parked on another request */
-		}
-		__atomic_add_fetch(&v->completing, 1, __ATOMIC_ACQ_REL);
+		reply = serve(v, t, &len);
+		if (reply)
+			__atomic_add_fetch(&v->completing, 1, __ATOMIC_ACQ_REL);
 		pthread_mutex_lock(&v->lock);
+		if (!reply)
+			continue; /* an Rflush parked on another request */
 		complete_locked(v, t, len);
 		/* The last of a burst of completions sends the interrupt. */
 		if (__atomic_sub_fetch(&v->completing, 1, __ATOMIC_ACQ_REL) == 0)
 			virtio_notify_queue(d, 0);
 	}
-	pthread_mutex_unlock(&v->lock);
-	return NULL;
-}
-
-static void v9p_queue_notify(struct virtio_dev *d, unsigned int q)
-{
-	struct virtio_9p *v = v9p_of(d);
-
-	pthread_mutex_lock(&v->lock);
-	virtq_disable_notify(&d->vqs[0]);
-	if (v->idle)
-		pthread_cond_signal(&v->work);
 	pthread_mutex_unlock(&v->lock);
 }
 
@@ -271,39 +264,22 @@ static void v9p_reset(struct virtio_dev *d)
 {
 	struct virtio_9p *v = v9p_of(d);
 
-	/* Stop taking requests and wait for those being served: after this
-	 * nothing of ours touches guest memory. */
+	/* The transport waited for the kick handlers, so no request is being
+	 * served: nothing of ours touches guest memory after this. */
 	pthread_mutex_lock(&v->lock);
 	v->running = false;
-	while (v->active)
-		pthread_cond_wait(&v->drained, &v->lock);
 	pthread_mutex_unlock(&v->lock);
 	p9_server_reset(v->server);
-}
-
-static void stop_threads(struct virtio_9p *v)
-{
-	pthread_mutex_lock(&v->lock);
-	v->stop = true;
-	pthread_cond_broadcast(&v->work);
-	pthread_mutex_unlock(&v->lock);
-	for (unsigned int i = 0; i < v->nr_threads; i++) {
-		if (v->threads[i].started)
-			pthread_join(v->threads[i].thread, NULL);
-		p9_worker_destroy(v->threads[i].ctx);
-	}
-	v->nr_threads = 0;
 }
 
 static void v9p_destroy(struct virtio_dev *d)
 {
 	struct virtio_9p *v = v9p_of(d);
 
-	stop_threads(v);
-	virtio_dev_cleanup(d);
+	virtio_dev_cleanup(d); /* stops the loops */
+	for (unsigned int i = 0; i < v->nr_threads; i++)
+		p9_worker_destroy(v->threads[i].ctx);
 	p9_server_destroy(v->server);
-	pthread_cond_destroy(&v->work);
-	pthread_cond_destroy(&v->drained);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 }
@@ -316,24 +292,13 @@ static const struct virtio_dev_ops v9p_ops = {
 	.destroy = v9p_destroy,
 };
 
-static int start_threads(struct virtio_9p *v, unsigned int index)
+static int make_workers(struct virtio_9p *v)
 {
 	for (unsigned int i = 0; i < P9_IO_THREADS; i++) {
-		struct io_thread *t = &v->threads[i];
-		char name[16];
-		int ret;
-
-		t->dev = v;
-		t->ctx = p9_worker_create();
-		if (!t->ctx)
+		v->threads[i].ctx = p9_worker_create();
+		if (!v->threads[i].ctx)
 			return -ENOMEM;
 		v->nr_threads++;
-		/* Named so that CPU accounting can tell them from vCPUs. */
-		snprintf(name, sizeof(name), "9p%u-io%u", index, i);
-		ret = thread_start(&t->thread, THREAD_STACK_IO, name, io_thread_main, t);
-		if (ret)
-			return ret;
-		t->started = true;
 	}
 	return 0;
 }
@@ -354,36 +319,33 @@ int virtio_9p_create(struct vm *vm, const struct share_config *share, unsigned i
 	if (!v)
 		return -ENOMEM;
 	pthread_mutex_init(&v->lock, NULL);
-	pthread_cond_init(&v->work, NULL);
-	pthread_cond_init(&v->drained, NULL);
 	snprintf(v->name, sizeof(v->name), "virtio-9p%u", index);
 	ret = p9_server_create(&v->server, &pc);
 	if (ret)
 		goto err_free;
-	ret = virtio_dev_init(&v->dev, vm, v->name, VIRTIO_ID_9P, 1, P9_QUEUE_SIZE, 1);
+	ret = make_workers(v);
 	if (ret)
-		goto err_server;
+		goto err_workers;
+	ret = virtio_dev_init(&v->dev, vm, v->name, VIRTIO_ID_9P, 1, P9_QUEUE_SIZE, P9_IO_THREADS);
+	if (ret)
+		goto err_workers;
+	v->dev.queues_on_every_loop = true;
 	v->dev.ops = &v9p_ops;
 	v->dev.features |= VIRTIO_9P_MOUNT_TAG;
 	v->config[0] = (uint8_t)tag_len;
 	v->config[1] = (uint8_t)(tag_len >> 8);
 	memcpy(v->config + 2, share->tag, tag_len);
 	v->dev.config_len = (uint32_t)(2 + tag_len);
-	ret = start_threads(v, index);
-	if (ret) {
-		v9p_destroy(&v->dev);
-		return ret;
-	}
 	log_info("%s: %s as '%s'%s%s", v->name, share->path, share->tag,
 		 share->readonly ? ", read-only" : "", pc.mapped ? ", mapped" : "");
 	*out = &v->dev;
 	return 0;
 
-err_server:
+err_workers:
+	for (unsigned int i = 0; i < v->nr_threads; i++)
+		p9_worker_destroy(v->threads[i].ctx);
 	p9_server_destroy(v->server);
 err_free:
-	pthread_cond_destroy(&v->work);
-	pthread_cond_destroy(&v->drained);
 	pthread_mutex_destroy(&v->lock);
 	free(v);
 	return ret;

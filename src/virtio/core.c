@@ -91,6 +91,11 @@ void virtio_notify_config(struct virtio_dev *d)
 	d->transport->ops->notify_config(d);
 }
 
+void virtio_kick_queue(struct virtio_dev *d, unsigned int q)
+{
+	d->transport->ops->kick(d, q);
+}
+
 void virtio_dev_pause(struct virtio_dev *d)
 {
 	d->transport->ops->pause(d);

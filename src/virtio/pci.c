@@ -137,6 +137,36 @@ static void on_kick(void *opaque, uint32_t events)
 		d->ops->queue_notify(d, k->q);
 }
 
+/* A queue's kick goes to its loop, or to every loop of a device whose
+ * loops share the queues: EPOLLEXCLUSIVE then wakes one idle loop, and
+ * the kick is served there with no hand-off between threads. */
+static int add_kick(struct virtio_dev *d, unsigned int q, struct kick *k)
+{
+	int ret = 0;
+
+	if (!d->queues_on_every_loop)
+		return event_loop_add(virtio_queue_loop(d, q), k->fd, EPOLLIN, on_kick, k);
+	for (unsigned int i = 0; i < d->nr_loops; i++) {
+		ret = event_loop_add(&d->loops[i], k->fd, EPOLLIN | EPOLLEXCLUSIVE, on_kick, k);
+		if (ret) {
+			while (i--)
+				event_loop_del(&d->loops[i], k->fd);
+			break;
+		}
+	}
+	return ret;
+}
+
+static void del_kick(struct virtio_dev *d, unsigned int q, int fd)
+{
+	if (!d->queues_on_every_loop) {
+		event_loop_del(virtio_queue_loop(d, q), fd);
+		return;
+	}
+	for (unsigned int i = 0; i < d->nr_loops; i++)
+		event_loop_del(&d->loops[i], fd);
+}
+
 /* Kick handlers go into the I/O loops at DRIVER_OK and leave at reset. */
 static void start_queues(struct virtio_pci *vp)
 {
@@ -147,7 +177,7 @@ static void start_queues(struct virtio_pci *vp)
 
 		if (!d->vqs[q].ready)
 			continue;
-		if (event_loop_add(virtio_queue_loop(d, q), k->fd, EPOLLIN, on_kick, k) == 0) {
+		if (add_kick(d, q, k) == 0) {
 			uint64_t one = 1;
 
 			/* Catch up with kicks made before DRIVER_OK. */
@@ -165,7 +195,7 @@ static void stop_queues(struct virtio_pci *vp)
 	if (!vp->running)
 		return;
 	for (unsigned int q = 0; q < d->nr_queues; q++)
-		event_loop_del(virtio_queue_loop(d, q), vp->kicks[q].fd); /* waits for it */
+		del_kick(d, q, vp->kicks[q].fd); /* waits for a handler in progress */
 	vp->running = false;
 }
 
@@ -576,8 +606,14 @@ static void pci_resume(struct virtio_dev *d)
 	pthread_mutex_unlock(&vp->lock);
 }
 
+static void pci_kick(struct virtio_dev *d, unsigned int q)
+{
+	kick_queue(vp_of(d), q);
+}
+
 static const struct virtio_transport_ops transport_ops = {
 	.notify_queue = pci_notify_queue,
+	.kick = pci_kick,
 	.notify_config = pci_notify_config,
 	.destroy = pci_destroy,
 	.pause = pci_pause,

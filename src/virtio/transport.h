@@ -6,6 +6,8 @@ struct virtio_dev;
 
 struct virtio_transport_ops {
 	void (*notify_queue)(struct virtio_dev *d, unsigned int q);
+	/* Deliver a kick of queue q to the device as if the driver made it. */
+	void (*kick)(struct virtio_dev *d, unsigned int q);
 	void (*notify_config)(struct virtio_dev *d);
 	void (*destroy)(struct virtio_dev *d);
 	/* Stop / restart delivering queue kicks to the device (vm.pause). */

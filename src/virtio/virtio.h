@@ -96,6 +96,9 @@ struct virtio_dev {
 	unsigned int nr_loops;
 	struct event_loop *loops; /* queue q runs on loops[q / queues_per_loop % nr_loops] */
 	unsigned int queues_per_loop; /* consecutive queues kept on one loop (0: 1) */
+	/* Every loop serves every queue: a kick wakes one idle loop, and the
+	 * device locks its rings itself (virtio-9p's worker pool). */
+	bool queues_on_every_loop;
 	struct virtio_transport *transport;
 	struct virtio_stats stats;
 	struct log_ratelimit rl;
@@ -114,6 +117,9 @@ bool virtio_has_feature(const struct virtio_dev *d, uint64_t bit);
  * true when it did. */
 bool virtio_notify_queue(struct virtio_dev *d, unsigned int q);
 void virtio_notify_config(struct virtio_dev *d);
+/* Kick queue q as the driver would: with queues_on_every_loop, wakes an
+ * idle loop to share out requests already waiting. */
+void virtio_kick_queue(struct virtio_dev *d, unsigned int q);
 /* The guest broke the protocol: log once (rate limited), mark the device
  * NEEDS_RESET, stop touching its rings.  sardine keeps running. */
 void virtio_set_broken(struct virtio_dev *d, const char *why);
