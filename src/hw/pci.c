@@ -34,6 +34,12 @@ void pci_device_init(struct pci_device *dev, const char *name, uint16_t vendor, 
 	dev->wmask[PCI_INT_LINE] = 0xff;
 }
 
+/* The low bits of a BAR that say its kind rather than its address. */
+static uint32_t bar_type_bits(uint32_t flags)
+{
+	return (flags & PCI_BAR_IO) ? 0x3 : 0xf;
+}
+
 int pci_add_bar(struct pci_device *dev, unsigned int idx, uint64_t size, uint32_t flags,
 		const struct bus_ops *ops, void *opaque)
 {
@@ -50,7 +56,7 @@ int pci_add_bar(struct pci_device *dev, unsigned int idx, uint64_t size, uint32_
 	dev->bar[idx] = (struct pci_bar){ .size = size, .flags = flags, .ops = ops, .opaque = opaque };
 	pci_set_u32(dev->config + PCI_BAR0 + 4 * idx, low);
 	/* Sizing works through the write mask: the low bits never stick. */
-	pci_set_u32(dev->wmask + PCI_BAR0 + 4 * idx, (uint32_t)mask & (io ? ~0x3u : ~0xfu));
+	pci_set_u32(dev->wmask + PCI_BAR0 + 4 * idx, (uint32_t)mask & ~bar_type_bits(flags));
 	if (is64)
 		pci_set_u32(dev->wmask + PCI_BAR0 + 4 * (idx + 1), (uint32_t)(mask >> 32));
 	return 0;
@@ -85,7 +91,7 @@ static uint64_t bar_address(const struct pci_device *dev, unsigned int idx)
 
 	if (!b->size || !(cmd & (io ? PCI_COMMAND_IO : PCI_COMMAND_MEMORY)))
 		return 0;
-	addr = pci_get_u32(dev->config + PCI_BAR0 + 4 * idx) & (io ? ~0x3ULL : ~0xfULL);
+	addr = pci_get_u32(dev->config + PCI_BAR0 + 4 * idx) & ~bar_type_bits(b->flags);
 	if (b->flags & PCI_BAR_MEM64)
 		addr |= (uint64_t)pci_get_u32(dev->config + PCI_BAR0 + 4 * (idx + 1)) << 32;
 	/* A BAR being sized reads back all ones: not an address. */
@@ -365,8 +371,7 @@ int pci_host_add_device(struct pci_host *host, struct pci_device *dev)
 			ret = place(&host->mmio32_next, host->mmio32_end, b->size, &addr);
 		if (ret)
 			goto out;
-		pci_set_u32(reg, (pci_get_u32(reg) & ((b->flags & PCI_BAR_IO) ? 0x3 : 0xf)) |
-				      (uint32_t)addr);
+		pci_set_u32(reg, (pci_get_u32(reg) & bar_type_bits(b->flags)) | (uint32_t)addr);
 		if (b->flags & PCI_BAR_MEM64)
 			pci_set_u32(reg + 4, (uint32_t)(addr >> 32));
 	}
