@@ -6,8 +6,9 @@
  * that all listen for the queue's kick (queues_on_every_loop): a kick wakes
  * one idle loop, which takes requests off the ring itself until it is empty,
  * so a request crosses no thread between the guest's kick and its reply.
- * A loop that sees more requests waiting while others idle kicks once more
- * to share them out, so one slow request (a long fsync) holds one loop while
+ * A loop that takes a request leaves the driver's notifications on (or
+ * kicks once more when requests are waiting already), so the next request
+ * wakes another loop: one slow request (a long fsync) holds one loop while
  * the others go on.  Used buffers are pushed under the queue lock; the
  * interrupt for a burst of completions is sent once, by the last loop to
  * push.  All work happens inside queue_notify, so reset and vm.pause, which
@@ -190,8 +191,10 @@ static int take_locked(struct virtio_9p *v, struct io_thread *t)
 		virtio_set_broken(d, "a request without room for its reply");
 		return 0;
 	}
-	/* More waiting and a loop may be idle: share the work out. */
-	if (v->active + 1 < v->nr_threads && virtq_has_work(vq))
+	/* While this request is served, the next must reach another loop: one
+	 * waiting already is shared out with a kick, a later one kicks (with
+	 * the driver's notifications off it would wait behind this one). */
+	if ((virtq_has_work(vq) || virtq_enable_notify(vq)) && v->active + 1 < v->nr_threads)
 		virtio_kick_queue(d, 0);
 	{
 		struct p9_msg m;
