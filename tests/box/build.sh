@@ -21,8 +21,9 @@ out=$1
 # kvm_amd: the box's emulated CPU is an EPYC with SVM.  9p: the host's root.
 # virtio_blk + ext4: /scratch.  tun/bridge/veth: networking tests.
 # loop: block devices for the host-block-device test and the 9p bench.
+# dm_delay: a slow disk under a 9p share (a slow request must not stall).
 BOX_MODULES=(kvm_amd virtio_pci 9p 9pnet_virtio virtio_blk virtio_rng ext4
-             crc32c_generic crc32c_intel tun bridge veth loop)
+             crc32c_generic crc32c_intel tun bridge veth loop dm_delay)
 INPUTS=("$here/build.sh" "$here/init" "$here/../guest/lib.sh")
 
 kpkg=$(kernel_pkg)
