@@ -78,6 +78,16 @@ struct event_loop *virtio_queue_loop(struct virtio_dev *d, unsigned int q)
 	return &d->loops[(q / per) % d->nr_loops];
 }
 
+struct event_loop *virtio_queue_loops(struct virtio_dev *d, unsigned int q, unsigned int *n)
+{
+	if (d->queues_on_every_loop) {
+		*n = d->nr_loops;
+		return d->loops;
+	}
+	*n = 1;
+	return virtio_queue_loop(d, q);
+}
+
 bool virtio_notify_queue(struct virtio_dev *d, unsigned int q)
 {
 	if (q >= d->nr_queues || !virtq_should_signal(&d->vqs[q]))

@@ -137,34 +137,34 @@ static void on_kick(void *opaque, uint32_t events)
 		d->ops->queue_notify(d, k->q);
 }
 
-/* A queue's kick goes to its loop, or to every loop of a device whose
- * loops share the queues: EPOLLEXCLUSIVE then wakes one idle loop, and
- * the kick is served there with no hand-off between threads. */
+/* A queue's kick goes to every loop that serves the queue; when several
+ * do (queues_on_every_loop), EPOLLEXCLUSIVE wakes one idle loop, and the
+ * kick is served there with no hand-off between threads. */
 static int add_kick(struct virtio_dev *d, unsigned int q, struct kick *k)
 {
-	int ret = 0;
+	unsigned int n;
+	struct event_loop *loops = virtio_queue_loops(d, q, &n);
+	uint32_t events = n > 1 ? EPOLLIN | EPOLLEXCLUSIVE : EPOLLIN;
 
-	if (!d->queues_on_every_loop)
-		return event_loop_add(virtio_queue_loop(d, q), k->fd, EPOLLIN, on_kick, k);
-	for (unsigned int i = 0; i < d->nr_loops; i++) {
-		ret = event_loop_add(&d->loops[i], k->fd, EPOLLIN | EPOLLEXCLUSIVE, on_kick, k);
+	for (unsigned int i = 0; i < n; i++) {
+		int ret = event_loop_add(&loops[i], k->fd, events, on_kick, k);
+
 		if (ret) {
 			while (i--)
-				event_loop_del(&d->loops[i], k->fd);
-			break;
+				event_loop_del(&loops[i], k->fd);
+			return ret;
 		}
 	}
-	return ret;
+	return 0;
 }
 
 static void del_kick(struct virtio_dev *d, unsigned int q, int fd)
 {
-	if (!d->queues_on_every_loop) {
-		event_loop_del(virtio_queue_loop(d, q), fd);
-		return;
-	}
-	for (unsigned int i = 0; i < d->nr_loops; i++)
-		event_loop_del(&d->loops[i], fd);
+	unsigned int n;
+	struct event_loop *loops = virtio_queue_loops(d, q, &n);
+
+	for (unsigned int i = 0; i < n; i++)
+		event_loop_del(&loops[i], fd);
 }
 
 /* Kick handlers go into the I/O loops at DRIVER_OK and leave at reset. */

@@ -127,7 +127,10 @@ void virtio_set_broken(struct virtio_dev *d, const char *why);
  * (see ops->pause), then start again. */
 void virtio_dev_pause(struct virtio_dev *d);
 void virtio_dev_resume(struct virtio_dev *d);
-/* Runs fn on the I/O thread serving queue q and waits for it. */
+/* The I/O loop serving queue q. */
 struct event_loop *virtio_queue_loop(struct virtio_dev *d, unsigned int q);
+/* The loops that take queue q's kicks: *n of them from the one returned
+ * (every loop with queues_on_every_loop, else virtio_queue_loop's one). */
+struct event_loop *virtio_queue_loops(struct virtio_dev *d, unsigned int q, unsigned int *n);
 
 #endif

@@ -336,7 +336,7 @@ test_root_share_mapped_unprivileged() {
 # finish before it.  With the driver's notifications left off while a
 # request is served, they waited behind it.
 test_slow_request_does_not_stall_others() {
-	local log=$T/slow.log rc img=$T/slow.img dir=$T/slowfs stat_line slow_line
+	local log=$T/slow.log rc img=$T/slow.img dir=$T/slowfs reads_line slow_line
 	command -v dmsetup >/dev/null || { fail "dmsetup is not installed"; return 1; }
 	truncate -s 64M "$img" && mkfs.ext4 -q -F "$img" || { fail "mkfs"; return 1; }
 	SLOW_LOOP=$(losetup -f --show "$img") || { fail "losetup"; return 1; }
@@ -362,9 +362,9 @@ SCRIPT
 	rc=$?
 	expect_clean_run "$log" "$rc" || return 1
 	[ "$(guest_value "$log" READS)" = 5 ] || fail "the reads did not see the files" || return 1
-	stat_line=$(grep -n READS-DONE "$log" | head -1 | cut -d: -f1)
+	reads_line=$(grep -n READS-DONE "$log" | head -1 | cut -d: -f1)
 	slow_line=$(grep -n SLOW-DONE "$log" | head -1 | cut -d: -f1)
-	[ -n "$stat_line" ] && [ -n "$slow_line" ] || fail "missing READS-DONE or SLOW-DONE" || return 1
-	[ "$stat_line" -lt "$slow_line" ] || fail "the reads waited for the slow fsync" || return 1
+	[ -n "$reads_line" ] && [ -n "$slow_line" ] || fail "missing READS-DONE or SLOW-DONE" || return 1
+	[ "$reads_line" -lt "$slow_line" ] || fail "the reads waited for the slow fsync" || return 1
 	[ "$(stat -c %s "$dir/big")" = 8388608 ] || fail "the slow file has $(stat -c %s "$dir/big") bytes"
 }
