@@ -127,6 +127,11 @@ unsigned int blk_ctx_inflight(const struct blk_ctx *ctx);
 bool blk_ctx_poll(struct blk_ctx *ctx);
 void blk_ctx_signal_completions(struct blk_ctx *ctx, bool on);
 enum blk_engine blk_ctx_engine(const struct blk_ctx *ctx);
+/* Submits one empty request with this opcode and SQE flags on the ring
+ * (fixed file 0) and returns what the kernel answered: for tests, which show
+ * the ring refuses (-EACCES) what sardine does not submit.  The ring must be
+ * idle; -EBUSY without one. */
+int blk_ctx_ring_try(struct blk_ctx *ctx, uint8_t opcode, uint8_t flags);
 
 /* Executes a request synchronously on the calling thread (the pool's
  * workers, and the io_uring engine's fallbacks); returns 0 or -errno. */

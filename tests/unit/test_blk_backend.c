@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <liburing.h>
 
 #include "block/block.h"
 #include "vmm/event_loop.h"
@@ -192,6 +193,31 @@ static void write_read_round_trip(void **state)
 		free(check);
 		free_env(e);
 	}
+}
+
+/* The ring takes reads, writes and flushes of the image's registered
+ * descriptors, nothing else: io_uring bypasses the seccomp filter. */
+static void ring_refuses_other_operations(void **state)
+{
+	struct env *e = new_env();
+
+	(void)state;
+	if (!open_variant(e, &variants[1])) {
+		free_env(e);
+		return;
+	}
+	if (blk_ctx_engine(e->ctx) == BLK_ENGINE_IO_URING) {
+		assert_int_equal(blk_ctx_ring_try(e->ctx, IORING_OP_OPENAT, 0), -EACCES);
+		assert_int_equal(blk_ctx_ring_try(e->ctx, IORING_OP_NOP, 0), -EACCES);
+		assert_int_equal(blk_ctx_ring_try(e->ctx, IORING_OP_SOCKET, 0), -EACCES);
+		/* An allowed operation, but on a descriptor of the process's
+		 * own rather than a registered one. */
+		assert_int_equal(blk_ctx_ring_try(e->ctx, IORING_OP_FSYNC, 0), -EACCES);
+		/* The same with the registered file goes through. */
+		assert_int_equal(blk_ctx_ring_try(e->ctx, IORING_OP_FSYNC, IOSQE_FIXED_FILE), 0);
+	}
+	close_variant(e);
+	free_env(e);
 }
 
 /* Guest buffers that O_DIRECT refuses are bounced, not failed. */
@@ -487,6 +513,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(write_read_round_trip),
+		cmocka_unit_test(ring_refuses_other_operations),
 		cmocka_unit_test(misaligned_buffers_are_bounced),
 		cmocka_unit_test(discard_and_write_zeroes),
 		cmocka_unit_test(a_batch_of_requests),

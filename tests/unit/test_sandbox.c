@@ -1,20 +1,39 @@
-/* The seccomp sandbox, in child processes: refused calls stop the process
- * with one line naming the call, allowed ones (threads included) still
- * work, log mode and off refuse nothing. */
+/* The seccomp sandbox, in child processes: refused calls and calls off the
+ * allow-list stop the process with one line naming the call, allowed ones
+ * (threads included) still work, a new process cannot be made even through
+ * a raw clone, log mode and off refuse nothing. */
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <linux/fs.h>
+#include <linux/if_tun.h>
+#include <linux/kvm.h>
+#include <linux/sockios.h>
 
 #include "vmm/sandbox.h"
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#if !defined(SANITIZED) && defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
 
 /* All the child wrote, until it closes (one read could end the pipe early
  * and kill the writer with SIGPIPE). */
@@ -51,6 +70,38 @@ static void thread_then_exec(void)
 static void load_a_module(void)
 {
 	syscall(SYS_init_module, NULL, 0, "");
+}
+
+/* Harmless, and not a call sardine makes. */
+static void ask_for_parent(void)
+{
+	syscall(SYS_getppid);
+}
+
+/* TIOCSTI pushes bytes into a terminal's input, as if typed. */
+static void type_into_terminal(void)
+{
+	char c = 'x';
+
+	ioctl(STDIN_FILENO, TIOCSTI, &c);
+}
+
+/* The requests sardine makes, on no descriptor: EBADF, not a stop. */
+static void device_ioctls(void)
+{
+	unsigned long requests[] = { KVM_CHECK_EXTENSION, KVM_RUN, TUNSETIFF, TUNGETIFF,
+				     BLKGETSIZE64, BLKDISCARD, SIOCGIFMTU, TCGETS, TCSETSW };
+
+	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
+		if (ioctl(-1, requests[i], NULL) != -1 || errno != EBADF)
+			_exit(7);
+}
+
+/* fork() the way a shellcode would: clone without CLONE_THREAD.  If the
+ * filter let it through, both processes return (and exit 6). */
+static void raw_fork(void)
+{
+	syscall(SYS_clone, (long)SIGCHLD, 0L, 0L, 0L, 0L);
 }
 
 /* In a child: the filter in mode, then body; a body that returns exits 6
@@ -118,6 +169,58 @@ static void mount_and_modules_are_refused(void **state)
 	assert_non_null(strstr(err, "seccomp"));
 }
 
+static void calls_off_the_list_are_refused(void **state)
+{
+	char err[256], want[64];
+	int status = child_status(SANDBOX_ENFORCE, ask_for_parent, err, sizeof(err));
+
+	(void)state;
+	assert_true(WIFEXITED(status));
+	if (SANITIZED) {
+		/* Logged, not refused: a sanitizer's runtime has calls of its own. */
+		assert_int_equal(WEXITSTATUS(status), 6);
+		return;
+	}
+	assert_int_equal(WEXITSTATUS(status), 1);
+	snprintf(want, sizeof(want), "refused system call %d ", (int)SYS_getppid);
+	assert_non_null(strstr(err, want));
+}
+
+static void a_raw_fork_is_refused(void **state)
+{
+	char err[256];
+	int status = child_status(SANDBOX_ENFORCE, raw_fork, err, sizeof(err));
+
+	(void)state;
+	assert_true(WIFEXITED(status));
+	if (SANITIZED) {
+		/* Logged only: LeakSanitizer's tracer is such a clone. */
+		assert_int_equal(WEXITSTATUS(status), 6);
+		return;
+	}
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_non_null(strstr(err, "refused system call"));
+}
+
+static void ioctls_are_checked_by_request(void **state)
+{
+	char err[256], want[64];
+	int status = child_status(SANDBOX_ENFORCE, device_ioctls, err, sizeof(err));
+
+	(void)state;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 6);
+	status = child_status(SANDBOX_ENFORCE, type_into_terminal, err, sizeof(err));
+	assert_true(WIFEXITED(status));
+	if (SANITIZED) {
+		assert_int_equal(WEXITSTATUS(status), 6);
+		return;
+	}
+	assert_int_equal(WEXITSTATUS(status), 1);
+	snprintf(want, sizeof(want), "refused system call %d ", (int)SYS_ioctl);
+	assert_non_null(strstr(err, want));
+}
+
 static void modes_parse(void **state)
 {
 	enum sandbox_mode m;
@@ -140,6 +243,9 @@ int main(void)
 		cmocka_unit_test(exec_is_refused_with_one_line),
 		cmocka_unit_test(log_and_off_refuse_nothing),
 		cmocka_unit_test(mount_and_modules_are_refused),
+		cmocka_unit_test(calls_off_the_list_are_refused),
+		cmocka_unit_test(a_raw_fork_is_refused),
+		cmocka_unit_test(ioctls_are_checked_by_request),
 		cmocka_unit_test(modes_parse),
 	};
 
