@@ -7,7 +7,7 @@ BUILD="build-essential pkg-config liburing-dev libseccomp-dev libjson-c-dev libm
 TEST="libcmocka-dev clang llvm libclang-rt-14-dev python3 util-linux iproute2 curl kmod cpio e2fsprogs dmsetup"
 GUEST="apt dpkg"
 BOX="qemu-system-x86 qemu-utils"
-BENCH="fio iperf3 bc"
+BENCH="fio iperf3 bc busybox"
 apt-get update -q
 # shellcheck disable=SC2086
 apt-get install -y -q --no-install-recommends $BUILD $TEST $GUEST $BOX $BENCH
