@@ -24,6 +24,8 @@ set -x
 cpus=${CPUS:-1}
 mem=${MEM:-1024}
 g=$repo/build/guest
+# The host side pings and talks to the guest with busybox (scripts/deps.sh).
+command -v busybox > /dev/null || { echo "bench/net: busybox is missing (scripts/deps.sh installs it)" >&2; exit 1; }
 work=$(mktemp -d)
 pids=()
 cleanup() {
