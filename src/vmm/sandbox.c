@@ -15,20 +15,6 @@
 
 #include "vmm/dl.h"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) /* clang's way of saying it */
-#define SARDINE_HAS_ASAN 1
-#endif
-#endif
-#ifndef SARDINE_HAS_ASAN
-#define SARDINE_HAS_ASAN 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || SARDINE_HAS_ASAN
-#define SARDINE_SANITIZED 1
-#else
-#define SARDINE_SANITIZED 0
-#endif
-
 /* Every system call sardine makes once it is set up, through glibc, liburing,
  * libmicrohttpd's thread and the 9P server; anything else stops it.  Kept
  * by running the whole test suite with --seccomp log (the kernel logs each

@@ -20,6 +20,21 @@
 
 #include <stddef.h>
 
+/* 1 in AddressSanitizer builds (gcc's and clang's ways of saying it): there
+ * calls off the list are only logged, since the sanitizer's runtime makes
+ * calls of its own (LeakSanitizer's tracer, shadow memory). */
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SARDINE_SANITIZED 1
+#endif
+#endif
+#if !defined(SARDINE_SANITIZED) && defined(__SANITIZE_ADDRESS__)
+#define SARDINE_SANITIZED 1
+#endif
+#ifndef SARDINE_SANITIZED
+#define SARDINE_SANITIZED 0
+#endif
+
 enum sandbox_mode {
 	SANDBOX_ENFORCE, /* refused calls stop sardine (the default) */
 	SANDBOX_LOG,     /* calls off the list go through, logged by the kernel */

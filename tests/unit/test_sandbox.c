@@ -23,18 +23,6 @@
 
 #include "vmm/sandbox.h"
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SANITIZED 1
-#endif
-#endif
-#if !defined(SANITIZED) && defined(__SANITIZE_ADDRESS__)
-#define SANITIZED 1
-#endif
-#ifndef SANITIZED
-#define SANITIZED 0
-#endif
-
 /* All the child wrote, until it closes (one read could end the pipe early
  * and kill the writer with SIGPIPE). */
 static void read_all(int fd, char *buf, size_t len)
@@ -177,7 +165,7 @@ static void assert_refused(void (*body)(void), long nr)
 	int status = child_status(SANDBOX_ENFORCE, body, err, sizeof(err));
 
 	assert_true(WIFEXITED(status));
-	if (SANITIZED) {
+	if (SARDINE_SANITIZED) {
 		assert_int_equal(WEXITSTATUS(status), 6);
 		return;
 	}
