@@ -159,8 +159,22 @@ boxes() {
 	done
 }
 
+# The host's CPU time since $1 (a copy of /proc/stat), per CPU: busy and
+# stolen by the hypervisor under this machine.  For telling a slow run
+# that was sardine's doing from one on a machine whose CPU was taken.
+host_cpu_report() {
+	awk 'NR == FNR { if ($1 ~ /^cpu[0-9]/) for (i = 2; i <= 9; i++) t0[$1, i] = $i; next }
+	     $1 ~ /^cpu[0-9]/ {
+		tot = 0; for (i = 2; i <= 9; i++) { d[i] = $i - t0[$1, i]; tot += d[i] }
+		if (tot <= 0) next
+		printf "# host %s: %.0f%% busy, %.0f%% stolen\n", $1,
+			100 * (d[2] + d[3] + d[4] + d[7] + d[8]) / tot, 100 * d[9] / tot
+	     }' "$1" /proc/stat
+}
+
 log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+trap 'rm -f "$log" "$log.stat"' EXIT
+cp /proc/stat "$log.stat"
 
 echo "# unit tests"
 n=0 f=0
@@ -193,5 +207,6 @@ else
 	boxes
 fi
 
+host_cpu_report "$log.stat"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

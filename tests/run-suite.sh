@@ -63,8 +63,10 @@ run_test() {
 		. "$tests/integration/lib.sh"
 		T=$(mktemp -d "$SESSION_DIR/t.XXXXXX")
 		BG_PIDS=()
-		# Teardown on every path: stop what the test started.
-		trap '\''for p in "${BG_PIDS[@]}"; do stop_pid "$p"; done; [ -n "$(type -t teardown)" ] && teardown; rm -rf "$T"'\'' EXIT
+		# Teardown on every path: stop what the test started.  A test
+		# that failed or ran out of time leaves the last words of its
+		# logs first (a guest stuck, or only slow?).
+		trap '\''rc=$?; [ $rc = 0 ] || log_tails "$T"; for p in "${BG_PIDS[@]}"; do stop_pid "$p"; done; [ -n "$(type -t teardown)" ] && teardown; rm -rf "$T"'\'' EXIT
 		. "$file"
 		"$fn"
 	' test "$tests" "$1" "$2" </dev/null >>"$SESSION_DIR/last-output" 2>&1 &
@@ -100,6 +102,17 @@ box_triple_fault() {
 	[ "${BOX:-}" = 1 ] && grep -q "triple fault: the guest CPU shut down" "$SESSION_DIR/last-output"
 }
 
+# Under tests/box, after a failure: how busy and how well the box is, for
+# telling a sardine bug from a box that crawls (CI once saw one box run
+# its guests ten times slower than usual for half an hour).
+box_state() {
+	echo "#   box: load $(cut -d' ' -f1-3 /proc/loadavg), up $(cut -d' ' -f1 /proc/uptime)s," \
+		"$(awk '/MemAvailable/ {print int($2 / 1024)}' /proc/meminfo) MiB available," \
+		"clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource 2>/dev/null)"
+	top -b -n 1 2>/dev/null | sed -n '3,4p;7,14p' | sed 's/^/#   box top: /'
+	dmesg 2>/dev/null | tail -n 8 | sed 's/^/#   box dmesg: /'
+}
+
 PATTERNS=("$@")
 for file in "$here"/[0-9]*.sh; do
 	# Each file in a subshell so its helpers and variables stay its own.
@@ -121,6 +134,7 @@ for file in "$here"/[0-9]*.sh; do
 			[ $rc = 0 ] && second_try=$((second_try + 1))
 		fi
 		secs=$(( $(date +%s) - start ))
+		[ $rc = 0 ] || [ $rc = 77 ] || [ "${BOX:-}" != 1 ] || box_state
 		if [ $rc = 0 ]; then
 			echo "ok $n - $name (${secs}s)$retried"
 			passed=$((passed + 1))

@@ -115,6 +115,16 @@ wait_count() {
 	return 1
 }
 
+# log_tails DIR: the last lines of each log a failed test left in DIR.
+log_tails() {
+	local f
+	for f in "$1"/*log*; do
+		[ -f "$f" ] && [ -s "$f" ] || continue
+		echo "#   last lines of $(basename "$f"):"
+		tail -n 8 "$f" | sed 's/^/#     | /'
+	done
+}
+
 # The guest's exit line, e.g. "SARDINE-GUEST-EXIT 0".
 guest_exit_status() {
 	sed -n 's/.*SARDINE-GUEST-EXIT \([0-9]*\).*/\1/p' "$1" | tail -1
