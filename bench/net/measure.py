@@ -132,6 +132,56 @@ def run(ns, pid, opts, secs):
     return res
 
 
+def ping(ns, busy):
+    """Round-trip time to the guest, ms (min, avg, max of 40 pings 0.2 s
+    apart); busy: while the guest's vCPU spins in a shell loop (started
+    through its port 7002), the case where a woken I/O thread and the
+    vCPU want the same CPU."""
+    burner = None
+    if busy:
+        burner = subprocess.Popen(["ip", "netns", "exec", ns, "busybox", "nc", "10.0.0.2", "7002"],
+                                  stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        burner.stdin.write(b"14\n")
+        burner.stdin.flush()
+        time.sleep(2)
+    try:
+        p = subprocess.run(["ip", "netns", "exec", ns, "busybox", "ping", "-q", "-c", "40", "-i", "0.2",
+                            "10.0.0.2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    finally:
+        if burner:
+            try:
+                burner.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                burner.kill()
+                burner.wait()
+    for line in p.stdout.decode().splitlines():
+        if "min/avg/max" in line:
+            return [float(x) for x in line.split("=")[1].split()[0].split("/")]
+    sys.stderr.write("ping failed in %s: %s\n" % (ns, p.stdout.decode()[-300:]))
+    return None
+
+
+def latency_table(vmms, rounds):
+    """Ping RTT, idle and busy guest, VMMs alternating round by round."""
+    res = {}
+    for rnd in range(rounds):
+        for busy in (False, True):
+            for name, ns, pid in vmms:
+                if pid:
+                    r = ping(ns, busy)
+                    res.setdefault((busy, name), []).append(r)
+                    sys.stderr.write("ping busy=%s round %d %s: %s\n" % (busy, rnd, name, r))
+    print()
+    print("| ping host->guest | VMM | avg RTT ms | max RTT ms |")
+    print("| --- | --- | --- | --- |")
+    for busy in (False, True):
+        for name, ns, pid in vmms:
+            rs = [r for r in res.get((busy, name), []) if r]
+            if pid:
+                print("| %s | %s | %s | %s |" % ("guest busy (vCPU spinning)" if busy else "guest idle", name,
+                                                  fmt([r[1] for r in rs], "%.2f"), fmt([r[2] for r in rs], "%.2f")))
+
+
 def fmt(vals, unit_fmt):
     vals = [v for v in vals if v is not None]
     if not vals:
@@ -153,7 +203,8 @@ def main():
     for v in a.vmms:
         name, ns, pid = v.split(":")
         vmms.append((name, ns, int(pid)))
-    tests = [t for t in TESTS if not a.tests or t[0] in a.tests.split(",")]
+    wanted = a.tests.split(",") if a.tests else []
+    tests = [t for t in TESTS if not wanted or t[0] in wanted]
     results = {}
     for tname, opts, _ in tests:
         for rnd in range(a.rounds):
@@ -180,6 +231,8 @@ def main():
                 label, name, fmt(rates, unit),
                 fmt([r["vmm"] for r in rs], cpu_fmt) if not udp else fmt([r["vmm"] for r in rs], cpu_fmt),
                 fmt([r["vcpu"] for r in rs], cpu_fmt), ratio))
+    if not wanted or "ping" in wanted:
+        latency_table(vmms, a.rounds)
 
 
 if __name__ == "__main__":

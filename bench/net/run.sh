@@ -48,6 +48,8 @@ ip link set eth0 up
 nc -ll -p 7000 -e /test/stats.sh &
 # Guest to host: the driver sends iperf3 client options, gets its JSON.
 nc -ll -p 7001 -e /test/client.sh &
+# Latency under load: the driver sends seconds, the guest's vCPU spins.
+nc -ll -p 7002 -e /test/burn.sh &
 echo NET-READY
 while :; do sleep 3600; done
 EOF
@@ -56,12 +58,17 @@ cat > "$work/root/test/client.sh" <<'EOF'
 read -r args
 exec /usr/local/bin/iperf3 -c 10.0.0.1 -p 5202 -J $args
 EOF
+cat > "$work/root/test/burn.sh" <<'EOF'
+#!/bin/sh
+read -r secs
+timeout "$secs" sh -c 'while :; do :; done'
+EOF
 cat > "$work/root/test/stats.sh" <<'EOF'
 #!/bin/sh
 grep -E '(input|output)\.[0-9]+$' /proc/interrupts | awk '{s=0; for (i=2; i<=NF-3; i++) s+=$i; print $NF, s}'
 awk '/eth0:/ {print "rx_packets", $3; print "tx_packets", $11}' /proc/net/dev
 EOF
-chmod +x "$work/root/test/run.sh" "$work/root/test/stats.sh" "$work/root/test/client.sh"
+chmod +x "$work/root/test/burn.sh" "$work/root/test/run.sh" "$work/root/test/stats.sh" "$work/root/test/client.sh"
 (cd "$work/root" && find test | cpio -o -H newc --quiet) > "$work/extra.cpio"
 cat "$g/initramfs.cpio" "$g/tools.cpio" "$work/extra.cpio" > "$work/initrd.cpio"
 append="console=ttyS0 quiet panic=-1"
@@ -130,7 +137,8 @@ set +x
 	echo "  (started through a \`nc -ll -p 7001\` in the guest: an application in the guest sends, as in real use; iperf3 -R from the host,"
 	echo "  the guest's server sending, gave ~3 Mbit/s for both VMMs where the guest's own client gives ~100: not a measure of the device);"
 	echo "  UDP: \`... -u -l 64 -b 0\` (packets the receiver got per second); loopback: \`-c 127.0.0.1 [-R]\` in a namespace of its own."
-	echo "- guest initramfs: build/guest/initramfs.cpio + tools.cpio + a /test/run.sh that sets 10.0.0.2/24, runs \`iperf3 -s -D\` and the two nc listeners."
+	echo "- guest initramfs: build/guest/initramfs.cpio + tools.cpio + a /test/run.sh that sets 10.0.0.2/24, runs \`iperf3 -s -D\` and the three nc listeners."
+	echo "- ping: \`ip netns exec NS busybox ping -q -c 40 -i 0.2 10.0.0.2\`, with the guest idle, then while it runs \`timeout 14 sh -c 'while :; do :; done'\` (started through its port 7002)."
 } > "$work/net.md"
 cp "$work/net.md" "$repo/bench/results/net.md"
 cat "$repo/bench/results/net.md"

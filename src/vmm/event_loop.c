@@ -197,6 +197,8 @@ void event_loop_run(struct event_loop *loop)
 		pthread_mutex_lock(&loop->lock);
 		free_graveyard_locked(loop);
 		pthread_mutex_unlock(&loop->lock);
+		if (loop->io_thread)
+			io_sched_update(&loop->sched, (unsigned int)n, loop->name);
 	}
 	__atomic_store_n(&loop->running, false, __ATOMIC_RELEASE);
 	/* Ready to run again (the control loop runs once per boot). */
@@ -211,7 +213,11 @@ static void *loop_thread(void *arg)
 
 int event_loop_start_thread(struct event_loop *loop)
 {
-	int ret = thread_start(&loop->thread, THREAD_STACK_IO, loop->name, loop_thread, loop);
+	int ret;
+
+	loop->io_thread = true;
+	io_sched_init(&loop->sched);
+	ret = thread_start(&loop->thread, THREAD_STACK_IO, loop->name, loop_thread, loop);
 
 	if (ret)
 		return ret;

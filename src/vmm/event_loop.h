@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vmm/io_sched.h"
+
 typedef void (*event_fn)(void *opaque, uint32_t events);
 
 struct event_handler {
@@ -34,6 +36,8 @@ struct event_loop {
 	struct event_handler *handlers;
 	struct event_handler *graveyard; /* deleted, freed after the batch */
 	struct event_handler *dispatching; /* handler running right now, if any */
+	bool io_thread;        /* a device's thread: its policy adapts */
+	struct io_sched sched; /* (vmm/io_sched.h), that thread's own */
 };
 
 int event_loop_init(struct event_loop *loop, const char *name);

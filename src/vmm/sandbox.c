@@ -178,6 +178,14 @@ static int add_arg_rules(const struct seccomp_lib *lib, scmp_filter_ctx ctx)
 		ret = lib->rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 2,
 				    SCMP_A0(SCMP_CMP_EQ, AF_INET),
 				    SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_DGRAM));
+	/* An I/O thread switching itself between the normal and the batch
+	 * policy (vmm/io_sched.h); no other thread, no other policy. */
+	if (!ret)
+		ret = lib->rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sched_setscheduler), 2,
+				    SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A1(SCMP_CMP_EQ, SCHED_OTHER));
+	if (!ret)
+		ret = lib->rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(sched_setscheduler), 2,
+				    SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A1(SCMP_CMP_EQ, SCHED_BATCH));
 	return ret;
 }
 

@@ -3,6 +3,7 @@
  * (threads included) still work, a new process cannot be made even through
  * a raw clone, log mode and off refuse nothing. */
 #include <errno.h>
+#include <sched.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -83,6 +84,32 @@ static void device_ioctls(void)
 	for (size_t i = 0; i < sizeof(requests) / sizeof(requests[0]); i++)
 		if (ioctl(-1, requests[i], NULL) != -1 || errno != EBADF)
 			_exit(7);
+}
+
+/* An I/O thread's own switches between the normal and the batch policy
+ * pass (vmm/io_sched.h); exits 7 if the kernel refused one. */
+static void own_policy_switch(void)
+{
+	struct sched_param p = { 0 };
+
+	if (sched_setscheduler(0, SCHED_BATCH, &p) || sched_setscheduler(0, SCHED_OTHER, &p))
+		_exit(7);
+}
+
+/* A task named by its pid (even this one: the filter sees only a number),
+ * or a real-time policy: not sardine's to set. */
+static void other_policy(void)
+{
+	struct sched_param p = { 0 };
+
+	sched_setscheduler(getpid(), SCHED_BATCH, &p);
+}
+
+static void realtime_policy(void)
+{
+	struct sched_param p = { .sched_priority = 1 };
+
+	sched_setscheduler(0, SCHED_FIFO, &p);
 }
 
 /* fork() the way a shellcode would: clone without CLONE_THREAD.  If the
@@ -198,6 +225,18 @@ static void ioctls_are_checked_by_request(void **state)
 	assert_refused(type_into_terminal, SYS_ioctl);
 }
 
+static void only_own_batch_or_normal_policy(void **state)
+{
+	char err[256];
+	int status = child_status(SANDBOX_ENFORCE, own_policy_switch, err, sizeof(err));
+
+	(void)state;
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 6);
+	assert_refused(other_policy, SYS_sched_setscheduler);
+	assert_refused(realtime_policy, SYS_sched_setscheduler);
+}
+
 static void modes_parse(void **state)
 {
 	enum sandbox_mode m;
@@ -223,6 +262,7 @@ int main(void)
 		cmocka_unit_test(calls_off_the_list_are_refused),
 		cmocka_unit_test(a_raw_fork_is_refused),
 		cmocka_unit_test(ioctls_are_checked_by_request),
+		cmocka_unit_test(only_own_batch_or_normal_policy),
 		cmocka_unit_test(modes_parse),
 	};
 

@@ -1,0 +1,123 @@
+/* The adaptive I/O thread policy (vmm/io_sched.h): when it batches, when it
+ * goes back, and that the thread's policy really follows. */
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "vmm/io_sched.h"
+
+#define MS 1000000ull
+
+static struct io_sched auto_sched(void)
+{
+	struct io_sched s;
+
+	unsetenv("SARDINE_IO_SCHED");
+	io_sched_init(&s);
+	assert_int_equal(s.mode, IO_SCHED_AUTO);
+	return s;
+}
+
+/* events spread evenly over ms milliseconds from *now, one call each. */
+static bool feed(struct io_sched *s, uint64_t *now, unsigned int events, uint64_t ms)
+{
+	bool batch = false;
+
+	for (unsigned int i = 0; i < events; i++) {
+		*now += ms * MS / events;
+		batch = io_sched_account(s, *now, 1);
+	}
+	return batch;
+}
+
+static void a_stream_batches_and_quiet_ends_it(void **state)
+{
+	struct io_sched s = auto_sched();
+	uint64_t now = 1000 * MS;
+
+	(void)state;
+	/* 2000 events a second: busy once a window has passed. */
+	assert_false(feed(&s, &now, 100, 50));
+	assert_true(feed(&s, &now, 200, 100));
+	/* Batching lowers the rate; 200 a second is not quiet. */
+	assert_true(feed(&s, &now, 400, 2000));
+	/* 50 a second for two windows: quiet. */
+	assert_false(feed(&s, &now, 100, 2000));
+}
+
+static void pings_never_batch(void **state)
+{
+	struct io_sched s = auto_sched();
+	uint64_t now = 1000 * MS;
+
+	(void)state;
+	/* Ten a second, and a burst of 50 after a long silence. */
+	assert_false(feed(&s, &now, 100, 10000));
+	now += 60000 * MS;
+	assert_false(feed(&s, &now, 50, 20));
+	assert_false(feed(&s, &now, 10, 1000));
+}
+
+static void a_silence_ends_batching_at_the_next_event(void **state)
+{
+	struct io_sched s = auto_sched();
+	uint64_t now = 1000 * MS;
+
+	(void)state;
+	assert_true(feed(&s, &now, 1000, 300));
+	now += 5000 * MS;
+	assert_false(io_sched_account(&s, now, 1));
+}
+
+static void environment_forces_a_mode(void **state)
+{
+	struct io_sched s;
+	uint64_t now = 1000 * MS;
+
+	(void)state;
+	setenv("SARDINE_IO_SCHED", "normal", 1);
+	io_sched_init(&s);
+	assert_false(feed(&s, &now, 5000, 100));
+	setenv("SARDINE_IO_SCHED", "batch", 1);
+	io_sched_init(&s);
+	assert_true(io_sched_account(&s, now, 1));
+	unsetenv("SARDINE_IO_SCHED");
+}
+
+/* The calling thread's policy follows what io_sched_update decides. */
+static void the_thread_policy_follows(void **state)
+{
+	struct io_sched s;
+	struct sched_param p = { 0 };
+
+	(void)state;
+	setenv("SARDINE_IO_SCHED", "batch", 1);
+	io_sched_init(&s);
+	io_sched_update(&s, 1, "test");
+	assert_int_equal(sched_getscheduler(0), SCHED_BATCH);
+	s.mode = IO_SCHED_AUTO; /* a long silence in auto mode: back to normal */
+	s.batch = true;
+	s.window_start = 1;
+	io_sched_update(&s, 1, "test");
+	assert_int_equal(sched_getscheduler(0), SCHED_OTHER);
+	assert_false(s.failed);
+	unsetenv("SARDINE_IO_SCHED");
+	sched_setscheduler(0, SCHED_OTHER, &p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(a_stream_batches_and_quiet_ends_it),
+		cmocka_unit_test(pings_never_batch),
+		cmocka_unit_test(a_silence_ends_batching_at_the_next_event),
+		cmocka_unit_test(environment_forces_a_mode),
+		cmocka_unit_test(the_thread_policy_follows),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
