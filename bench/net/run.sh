@@ -5,6 +5,8 @@
 # each on a TAP in a network namespace of its own; the tests alternate
 # between them round by round, so load from elsewhere hits both alike.
 # Usage: bench/net/run.sh [BUILD_DIR]     ROUNDS=3 SECS=10 CPUS=1 MEM=1024 BOX_CPUS=1
+#   COMPARE_IO_SCHED=1: a third VM, sardine with SARDINE_IO_SCHED=normal
+#   (I/O threads never SCHED_BATCH, see vmm/io_sched.h), in the same rounds.
 # Outside the box it re-runs itself inside tests/box.  Writes
 # bench/results/net.md.
 set -eu
@@ -16,7 +18,8 @@ if [ -z "${BOX:-}" ] && ! host_kvm_runs_linux; then
 	mkdir -p "$repo/bench/results"
 	exec "$repo/tests/box/box" --cpus "${BOX_CPUS:-1}" --mem 6G --scratch-size 0 --timeout 3600 --out "$repo/bench/results" \
 		--env ROUNDS="${ROUNDS:-3}" --env SECS="${SECS:-10}" --env CPUS="${CPUS:-1}" \
-		--env MEM="${MEM:-1024}" --env TESTS="${TESTS:-}" -- "$here/run.sh $build"
+		--env MEM="${MEM:-1024}" --env TESTS="${TESTS:-}" \
+		--env COMPARE_IO_SCHED="${COMPARE_IO_SCHED:-}" -- "$here/run.sh $build"
 fi
 # Progress and the VMMs' consoles go to bench/results/net-*.log.
 exec 2>"$repo/bench/results/net-progress.log"
@@ -31,7 +34,7 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	for ns in bn-sardine bn-qemu bn-loop; do ip netns del "$ns" 2>/dev/null || true; done
+	for ns in bn-sardine bn-normal bn-qemu bn-loop; do ip netns del "$ns" 2>/dev/null || true; done
 	cp "$work"/sardine.log "$repo/bench/results/net-sardine.log" 2>/dev/null || true
 	cp "$work"/qemu.log "$repo/bench/results/net-qemu.log" 2>/dev/null || true
 	rm -rf "$work"
@@ -104,8 +107,16 @@ wait_ready() {
 	return 1
 }
 start sardine "$sardine_cmd"
+normal_cmd="env SARDINE_IO_SCHED=normal ${sardine_cmd/--name bench/--name bench-normal}"
+vmms=(sardine:bn-sardine:"$pid_sardine")
+if [ -n "${COMPARE_IO_SCHED:-}" ]; then
+	start normal "$normal_cmd"
+	vmms+=(sardine-normal:bn-normal:"$pid_normal")
+fi
 start qemu "$qemu_cmd"
+vmms+=(qemu:bn-qemu:"$pid_qemu" loopback:bn-loop:0)
 wait_ready sardine
+[ -z "${COMPARE_IO_SCHED:-}" ] || wait_ready normal
 wait_ready qemu
 # The ceiling: iperf3 over loopback, in a namespace of its own.
 ip netns add bn-loop
@@ -126,11 +137,12 @@ set +x
 	echo "\"vCPU CPU s/GiB\" the same for its vCPU threads (sardine: vcpuN, QEMU: \"CPU n/KVM\")."
 	echo
 	python3 "$here/measure.py" --secs "${SECS:-10}" --rounds "${ROUNDS:-3}" ${TESTS:+--tests "$TESTS"} \
-		sardine:bn-sardine:"$pid_sardine" qemu:bn-qemu:"$pid_qemu" loopback:bn-loop:0
+		"${vmms[@]}"
 	echo
 	echo "Commands (in the box; the host side of each TAP is 10.0.0.1/24 in the VMM's namespace):"
 	echo
 	echo "- sardine: \`ip netns exec bn-sardine $sardine_cmd\`"
+	[ -z "${COMPARE_IO_SCHED:-}" ] || echo "- sardine-normal: \`ip netns exec bn-normal $normal_cmd\`"
 	echo "- QEMU: \`ip netns exec bn-qemu $qemu_cmd\`"
 	echo "- iperf3, host to guest: \`ip netns exec NS iperf3 -c 10.0.0.2 -t ${SECS:-10} -J [-P 4]\` against the guest's \`iperf3 -s\`;"
 	echo "  guest to host: the guest runs \`iperf3 -c 10.0.0.1 -p 5202 -J -t ${SECS:-10} [-P 4]\` against \`iperf3 -s -1 -B 10.0.0.1 -p 5202\` in NS"
