@@ -4,7 +4,7 @@
 set -eu
 export DEBIAN_FRONTEND=noninteractive
 BUILD="build-essential pkg-config liburing-dev libseccomp-dev libjson-c-dev libmicrohttpd-dev"
-TEST="libcmocka-dev clang llvm libclang-rt-14-dev python3 util-linux iproute2 curl kmod cpio e2fsprogs dmsetup"
+TEST="libcmocka-dev clang llvm libclang-rt-14-dev python3 util-linux procps iproute2 curl kmod cpio e2fsprogs dmsetup"
 GUEST="apt dpkg"
 BOX="qemu-system-x86 qemu-utils"
 BENCH="fio iperf3 bc busybox"
