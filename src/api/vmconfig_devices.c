@@ -127,6 +127,38 @@ static int net_queues(struct jctx *c, struct json_object *v, void *obj)
 	return ret;
 }
 
+static int ring_size(struct jctx *c, struct json_object *v, unsigned int *out)
+{
+	uint64_t n;
+	int ret = vc_get_uint(c, v, NET_RING_MIN, NET_RING_MAX, &n);
+
+	if (!ret && (n & (n - 1)))
+		ret = vc_fail(c, "must be a power of two");
+	*out = (unsigned int)n;
+	return ret;
+}
+
+/* cloud-hypervisor: one size for every queue of the device. */
+static int net_queue_size(struct jctx *c, struct json_object *v, void *obj)
+{
+	struct net_config *n = obj;
+	int ret = ring_size(c, v, &n->rx_ring);
+
+	n->tx_ring = n->rx_ring;
+	return ret;
+}
+
+/* sardine's own, as QEMU's rx_queue_size/tx_queue_size. */
+static int net_rx_queue_size(struct jctx *c, struct json_object *v, void *obj)
+{
+	return ring_size(c, v, &((struct net_config *)obj)->rx_ring);
+}
+
+static int net_tx_queue_size(struct jctx *c, struct json_object *v, void *obj)
+{
+	return ring_size(c, v, &((struct net_config *)obj)->tx_ring);
+}
+
 static const struct field net_fields[] = {
 	{ "tap", net_tap, NULL, NULL },
 	{ "fd", net_fd, NULL, NULL }, /* sardine: an inherited TAP descriptor */
@@ -137,7 +169,9 @@ static const struct field net_fields[] = {
 	{ "host_mac", NULL, NULL, NULL },
 	{ "mtu", NULL, NULL, NULL },
 	{ "iommu", NULL, "false", NULL },
-	{ "queue_size", NULL, "256", "sardine sizes its queues itself" },
+	{ "queue_size", net_queue_size, NULL, NULL },
+	{ "rx_queue_size", net_rx_queue_size, NULL, NULL },
+	{ "tx_queue_size", net_tx_queue_size, NULL, NULL },
 	{ "vhost_user", NULL, "false", NULL },
 	{ "vhost_socket", NULL, NULL, NULL },
 	{ "vhost_mode", NULL, "\"Client\"", NULL },

@@ -91,6 +91,8 @@ static struct json_object *emit_nets(const struct vm_config *cfg, bool *ok)
 			put_str(o, "mac", mac, ok);
 		}
 		put_u64(o, "num_queues", 2ULL * resolved_queues(cfg, n->queues), ok);
+		put_u64(o, "rx_queue_size", n->rx_ring ? n->rx_ring : NET_RX_RING_DEFAULT, ok);
+		put_u64(o, "tx_queue_size", n->tx_ring ? n->tx_ring : NET_TX_RING_DEFAULT, ok);
 	}
 	return arr;
 }

@@ -516,10 +516,15 @@ int virtio_net_create(struct vm *vm, const struct net_config *nc, struct net_bac
 	n->backend = backend;
 	n->nr_pairs = backend->nr_queues;
 	ret = virtio_dev_init(&n->dev, vm, n->name, VIRTIO_ID_NET, 2 * n->nr_pairs + 1,
-			      NET_QUEUE_SIZE, io_threads(n->nr_pairs));
+			      NET_CTRL_RING, io_threads(n->nr_pairs));
 	if (ret) {
 		net_free(n);
 		return ret;
+	}
+	/* The largest ring the driver may choose; it may pick a smaller one. */
+	for (unsigned int i = 0; i < n->nr_pairs; i++) {
+		virtq_init(&n->dev.vqs[2 * i], nc->rx_ring ? nc->rx_ring : NET_RX_RING_DEFAULT);
+		virtq_init(&n->dev.vqs[2 * i + 1], nc->tx_ring ? nc->tx_ring : NET_TX_RING_DEFAULT);
 	}
 	n->dev.queues_per_loop = 2;
 	n->dev.ops = &net_ops;

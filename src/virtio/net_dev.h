@@ -20,7 +20,7 @@
 #include "virtio/net_proto.h"
 #include "virtio/virtio.h"
 
-#define NET_QUEUE_SIZE 256
+#define NET_CTRL_RING 256       /* the control queue; data rings: vmm/config.h */
 #define NET_RX_MAX_CHAINS 256   /* receive buffers held at once */
 #define NET_RX_MAX_IOV 1023     /* their segments (+1: IOV_MAX) */
 #define NET_RX_CHAIN_MAX_IOV 64 /* one buffer's segments at most */

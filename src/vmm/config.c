@@ -302,6 +302,11 @@ static int net_key(void *obj, const char *key, const char *v, char *err, size_t 
 		if (parse_uint(v, 1, 64, &num))
 			return reason(err, errlen, "--net: queues=%s is not a number from 1 to 64", v);
 		n->queues = (unsigned int)num;
+	} else if (strcmp(key, "rx_queue_size") == 0 || strcmp(key, "tx_queue_size") == 0) {
+		if (parse_uint(v, NET_RING_MIN, NET_RING_MAX, &num) || (num & (num - 1)))
+			return reason(err, errlen, "--net: %s=%s is not a power of two from %d to %d",
+				      key, v, NET_RING_MIN, NET_RING_MAX);
+		*(key[0] == 'r' ? &n->rx_ring : &n->tx_ring) = (unsigned int)num;
 	} else {
 		return reason(err, errlen, "--net: unknown option '%s'", key);
 	}

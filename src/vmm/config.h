@@ -35,13 +35,25 @@ struct disk_config {
 	unsigned int queues; /* 0: one per vCPU */
 };
 
-/* --net tap=NAME[,mac=MAC][,queues=N] | fd=N[,mac=MAC] */
+/* Ring sizes a virtio-net queue may have (powers of two, as QEMU's
+ * rx_queue_size/tx_queue_size), and the defaults.  A receive ring of 1024
+ * lets the device deliver ~16 large (64 KiB) frames more per guest refill
+ * than 256 does; what it costs is the guest's posted buffers (1.5-4 KiB
+ * each, in guest RAM). */
+#define NET_RING_MIN 256
+#define NET_RING_MAX 1024
+#define NET_RX_RING_DEFAULT 1024
+#define NET_TX_RING_DEFAULT 256
+
+/* --net tap=NAME[,mac=MAC][,queues=N][,rx_queue_size=N][,tx_queue_size=N]
+ *     | fd=N[,mac=MAC][,...] */
 struct net_config {
 	char *tap;       /* interface name, or NULL with fd */
 	int fd;          /* an open TAP descriptor, -1 if none */
 	uint8_t mac[6];
 	bool mac_set;    /* else derived from the VM name */
 	unsigned int queues; /* queue pairs; 0: one per vCPU */
+	unsigned int rx_ring, tx_ring; /* entries per queue; 0: the default */
 };
 
 enum share_security { SHARE_PASSTHROUGH, SHARE_MAPPED };

@@ -153,9 +153,50 @@ static void command_line_config_is_resolved(void **state)
 	assert_int_equal(back.disks[0].queues, 3);
 	assert_int_equal(back.nets[0].fd, 7);
 	assert_int_equal(back.nets[0].queues, 3);
+	assert_int_equal(back.nets[0].rx_ring, NET_RX_RING_DEFAULT);
+	assert_int_equal(back.nets[0].tx_ring, NET_TX_RING_DEFAULT);
 	free(text);
 	config_free(&cfg);
 	config_free(&back);
+}
+
+/* Ring sizes: QEMU's names on the command line, cloud-hypervisor's one
+ * queue_size or sardine's two in VmConfig; powers of two in 256..1024. */
+static void net_ring_sizes(void **state)
+{
+	const char *ch = "{\"payload\": {\"kernel\": \"/k\"}, \"net\": [{\"tap\": \"t\","
+			 " \"queue_size\": 512}, {\"tap\": \"u\", \"rx_queue_size\": 256}]}";
+	struct vm_config cfg;
+	char err[256] = "";
+
+	(void)state;
+	config_init_defaults(&cfg);
+	assert_int_equal(config_add_net(&cfg, "tap=t0,rx_queue_size=512,tx_queue_size=1024", err,
+					sizeof(err)), 0);
+	assert_int_equal(cfg.nets[0].rx_ring, 512);
+	assert_int_equal(cfg.nets[0].tx_ring, 1024);
+	assert_int_equal(config_add_net(&cfg, "tap=t1", err, sizeof(err)), 0);
+	assert_int_equal(cfg.nets[1].rx_ring, 0); /* the device's default */
+	assert_int_equal(config_add_net(&cfg, "tap=t2,rx_queue_size=384", err, sizeof(err)),
+			 -EINVAL);
+	assert_non_null(strstr(err, "rx_queue_size=384 is not a power of two from 256 to 1024"));
+	assert_int_equal(config_add_net(&cfg, "tap=t2,tx_queue_size=2048", err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(config_add_net(&cfg, "tap=t2,rx_queue_size=128", err, sizeof(err)),
+			 -EINVAL);
+	assert_int_equal(cfg.nr_nets, 2);
+	config_free(&cfg);
+
+	assert_int_equal(vmconfig_parse(ch, strlen(ch), &cfg, err, sizeof(err)), 0);
+	assert_int_equal(cfg.nets[0].rx_ring, 512);
+	assert_int_equal(cfg.nets[0].tx_ring, 512);
+	assert_int_equal(cfg.nets[1].rx_ring, 256);
+	assert_int_equal(cfg.nets[1].tx_ring, 0);
+	config_free(&cfg);
+	refused("{\"payload\": {\"kernel\": \"/k\"}, \"net\": [{\"tap\": \"t\","
+		" \"queue_size\": 300}]}", "net[0].queue_size: must be a power of two");
+	refused("{\"payload\": {\"kernel\": \"/k\"}, \"net\": [{\"tap\": \"t\","
+		" \"rx_queue_size\": 4096}]}", "net[0].rx_queue_size: 4096 is out of range");
 }
 
 static void unsupported_fields_are_refused_by_path(void **state)
@@ -337,6 +378,7 @@ int main(void)
 		cmocka_unit_test(full_config_maps_every_field),
 		cmocka_unit_test(emitted_config_parses_back_the_same),
 		cmocka_unit_test(command_line_config_is_resolved),
+		cmocka_unit_test(net_ring_sizes),
 		cmocka_unit_test(unsupported_fields_are_refused_by_path),
 		cmocka_unit_test(defaults_and_nulls_are_accepted),
 		cmocka_unit_test(bad_values_are_refused),

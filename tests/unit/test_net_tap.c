@@ -659,6 +659,10 @@ static void multiqueue_pairs(void **state)
 	(void)state;
 	REQUIRE_NET();
 	e = env_new(2, base_features | VIRTIO_NET_F_MQ, 1500);
+	/* The rings each pair offers (the driver above chose 256 for all). */
+	for (unsigned int q = 0; q < 4; q++)
+		assert_int_equal(e->d->vqs[q].max_size,
+				 q % 2 ? NET_TX_RING_DEFAULT : NET_RX_RING_DEFAULT);
 	assert_int_equal(ctrl(e, three, sizeof(three)), VIRTIO_NET_ERR);
 	assert_int_equal(ctrl(e, two, sizeof(two)), VIRTIO_NET_OK);
 	make_frame(f, sizeof(f), bcast, 9);
