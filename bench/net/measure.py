@@ -103,10 +103,19 @@ def iperf(ns, pid, opts, secs):
     return p.stdout, p.stderr, cmd + ["(guest: iperf3 -c 10.0.0.1 -p 5202 -J " + args + ")"]
 
 
+def box_cpu():
+    """(busy, total) jiffies of the whole box, from /proc/stat."""
+    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = f[3] + f[4]  # idle, iowait
+    return sum(f) - idle, sum(f)
+
+
 def run(ns, pid, opts, secs):
     g0 = guest_stats(ns, pid)
     before = cpu(pid)
+    box0 = box_cpu()
     out, err, cmd = iperf(ns, pid, opts, secs)
+    box1 = box_cpu()
     after = cpu(pid)
     g1 = guest_stats(ns, pid)
     try:
@@ -126,6 +135,10 @@ def run(ns, pid, opts, secs):
         s = end["sum_received"]
         res = {"rate": s["bits_per_second"] / 1e6, "bytes": s["bytes"]}
     res["guest"] = {k: g1[k] - g0.get(k, 0) for k in g1}
+    # Whether the box's CPU was the limit: its busy share over the run,
+    # and iperf3's own view of its two ends' CPU.
+    res["box_busy"] = 100.0 * (box1[0] - box0[0]) / max(1, box1[1] - box0[1])
+    res["iperf_cpu"] = end.get("cpu_utilization_percent", {})
     gib = res["bytes"] / 2**30
     res["vmm"] = (after[0] - before[0]) / gib if gib and pid else None
     res["vcpu"] = (after[1] - before[1]) / gib if gib and pid else None
@@ -212,8 +225,9 @@ def main():
                 r = run(ns, pid, opts, a.secs)
                 results.setdefault((tname, name), []).append(r)
                 if r:
-                    sys.stderr.write("%s round %d %s: %.1f vmm %s vcpu %s guest %s\n" % (
-                        tname, rnd, name, r["rate"], r["vmm"], r["vcpu"], r["guest"]))
+                    sys.stderr.write("%s round %d %s: %.1f vmm %s vcpu %s guest %s box busy %.0f%% iperf3 cpu %s\n" % (
+                        tname, rnd, name, r["rate"], r["vmm"], r["vcpu"], r["guest"], r["box_busy"],
+                        r["iperf_cpu"]))
     print("| test | VMM | throughput | VMM CPU s/GiB | vCPU CPU s/GiB | vs QEMU |")
     print("| --- | --- | --- | --- | --- | --- |")
     for tname, opts, label in tests:

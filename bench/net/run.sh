@@ -7,6 +7,8 @@
 # Usage: bench/net/run.sh [BUILD_DIR]     ROUNDS=3 SECS=10 CPUS=1 MEM=1024 BOX_CPUS=1
 #   COMPARE_IO_SCHED=1: a third VM, sardine with SARDINE_IO_SCHED=normal
 #   (I/O threads never SCHED_BATCH, see vmm/io_sched.h), in the same rounds.
+#   COMPARE_RING=1: two more, sardine with QEMU's default receive ring
+#   (rx_queue_size=256) and QEMU with sardine's (rx_queue_size=1024).
 # Outside the box it re-runs itself inside tests/box.  Writes
 # bench/results/net.md.
 set -eu
@@ -19,7 +21,8 @@ if [ -z "${BOX:-}" ] && ! host_kvm_runs_linux; then
 	exec "$repo/tests/box/box" --cpus "${BOX_CPUS:-1}" --mem 6G --scratch-size 0 --timeout 3600 --out "$repo/bench/results" \
 		--env ROUNDS="${ROUNDS:-3}" --env SECS="${SECS:-10}" --env CPUS="${CPUS:-1}" \
 		--env MEM="${MEM:-1024}" --env TESTS="${TESTS:-}" \
-		--env COMPARE_IO_SCHED="${COMPARE_IO_SCHED:-}" -- "$here/run.sh $build"
+		--env COMPARE_IO_SCHED="${COMPARE_IO_SCHED:-}" --env COMPARE_RING="${COMPARE_RING:-}" \
+		-- "$here/run.sh $build"
 fi
 # Progress and the VMMs' consoles go to bench/results/net-*.log.
 exec 2>"$repo/bench/results/net-progress.log"
@@ -34,7 +37,7 @@ pids=()
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-	for ns in bn-sardine bn-normal bn-qemu bn-loop; do ip netns del "$ns" 2>/dev/null || true; done
+	for ns in bn-sardine bn-normal bn-rx256 bn-qemu bn-qemu1024 bn-loop; do ip netns del "$ns" 2>/dev/null || true; done
 	cp "$work"/sardine.log "$repo/bench/results/net-sardine.log" 2>/dev/null || true
 	cp "$work"/qemu.log "$repo/bench/results/net-qemu.log" 2>/dev/null || true
 	rm -rf "$work"
@@ -113,11 +116,25 @@ if [ -n "${COMPARE_IO_SCHED:-}" ]; then
 	start normal "$normal_cmd"
 	vmms+=(sardine-normal:bn-normal:"$pid_normal")
 fi
+rx256_cmd="${sardine_cmd/--name bench/--name bench-rx256}"
+rx256_cmd="${rx256_cmd/--net tap=tap0/--net tap=tap0,rx_queue_size=256}"
+if [ -n "${COMPARE_RING:-}" ]; then
+	start rx256 "$rx256_cmd"
+	vmms+=(sardine-rx256:bn-rx256:"$pid_rx256")
+fi
 start qemu "$qemu_cmd"
-vmms+=(qemu:bn-qemu:"$pid_qemu" loopback:bn-loop:0)
+vmms+=(qemu:bn-qemu:"$pid_qemu")
+qemu1024_cmd="${qemu_cmd/-device virtio-net-pci,netdev=n0/-device virtio-net-pci,netdev=n0,rx_queue_size=1024}"
+if [ -n "${COMPARE_RING:-}" ]; then
+	start qemu1024 "$qemu1024_cmd"
+	vmms+=(qemu-rx1024:bn-qemu1024:"$pid_qemu1024")
+fi
+vmms+=(loopback:bn-loop:0)
 wait_ready sardine
 [ -z "${COMPARE_IO_SCHED:-}" ] || wait_ready normal
+[ -z "${COMPARE_RING:-}" ] || wait_ready rx256
 wait_ready qemu
+[ -z "${COMPARE_RING:-}" ] || wait_ready qemu1024
 # The ceiling: iperf3 over loopback, in a namespace of its own.
 ip netns add bn-loop
 ip -n bn-loop link set lo up
@@ -131,8 +148,8 @@ set +x
 	echo "box kernel $(uname -r), on a host with $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); the box has its own host core; other work ran on the other."
 	echo "Everything in the box is emulated: absolute numbers are far below real hardware; compare ratios only."
 	echo "Guest: Debian's $(grep -o "linux-image[^ ]* [^ ]*" "$g/packages.txt") (PVH vmlinux) and the test initramfs, $cpus vCPU, $mem MiB, iperf3 3.12 server in the guest."
-	echo "Both VMs run at once, each on a TAP in its own network namespace (host side 10.0.0.1, guest 10.0.0.2);"
-	echo "each test runs ${SECS:-10} s, alternating sardine / QEMU for ${ROUNDS:-3} rounds; the table shows the median round (min-max in brackets)."
+	echo "The VMs run at once, each on a TAP in its own network namespace (host side 10.0.0.1, guest 10.0.0.2);"
+	echo "each test runs ${SECS:-10} s, the VMMs taking turns, for ${ROUNDS:-3} rounds; the table shows the median round (min-max in brackets)."
 	echo "\"VMM CPU s/GiB\": utime+stime of the VMM's threads other than vCPUs (/proc/PID/task/*/stat), per GiB moved;"
 	echo "\"vCPU CPU s/GiB\" the same for its vCPU threads (sardine: vcpuN, QEMU: \"CPU n/KVM\")."
 	echo
@@ -143,7 +160,9 @@ set +x
 	echo
 	echo "- sardine: \`ip netns exec bn-sardine $sardine_cmd\`"
 	[ -z "${COMPARE_IO_SCHED:-}" ] || echo "- sardine-normal: \`ip netns exec bn-normal $normal_cmd\`"
+	[ -z "${COMPARE_RING:-}" ] || echo "- sardine-rx256: \`ip netns exec bn-rx256 $rx256_cmd\`"
 	echo "- QEMU: \`ip netns exec bn-qemu $qemu_cmd\`"
+	[ -z "${COMPARE_RING:-}" ] || echo "- qemu-rx1024: \`ip netns exec bn-qemu1024 $qemu1024_cmd\`"
 	echo "- iperf3, host to guest: \`ip netns exec NS iperf3 -c 10.0.0.2 -t ${SECS:-10} -J [-P 4]\` against the guest's \`iperf3 -s\`;"
 	echo "  guest to host: the guest runs \`iperf3 -c 10.0.0.1 -p 5202 -J -t ${SECS:-10} [-P 4]\` against \`iperf3 -s -1 -B 10.0.0.1 -p 5202\` in NS"
 	echo "  (started through a \`nc -ll -p 7001\` in the guest: an application in the guest sends, as in real use; iperf3 -R from the host,"
