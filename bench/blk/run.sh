@@ -7,8 +7,9 @@
 #                                     (here: inside tests/box; bench/run-all.sh
 #                                     does that, sharing bench/results)
 #
-# Jobs: 4k random read and write IOPS at iodepth 32, 1 MiB sequential read
-# and write MB/s (libaio, O_DIRECT).  Both VMs are booted first and wait on
+# Jobs: 4k random read and write IOPS at iodepth 32, 4k random read at
+# iodepth 1 (a guest that waits for each request), 1 MiB sequential read
+# and write MB/s at iodepth 32 (libaio, O_DIRECT).  Both VMs are booted first and wait on
 # their consoles; then, round after round, each job runs natively, in the
 # sardine guest and in the QEMU guest (the order rotating), so that the
 # three see the same machine: on a shared or emulated host the load drifts
@@ -73,14 +74,15 @@ trap cleanup EXIT
 log() { echo "# $*" >&2; }
 
 # BENCH_JOBS: a subset of the jobs, for a quick look
-read -ra JOBS <<<"${BENCH_JOBS:-randread randwrite seqread seqwrite}"
+read -ra JOBS <<<"${BENCH_JOBS:-randread randread_qd1 randwrite seqread seqwrite}"
 declare -A JOB_ARGS=(
-	[randread]="--rw=randread --bs=4k"
-	[randwrite]="--rw=randwrite --bs=4k"
-	[seqread]="--rw=read --bs=1M"
-	[seqwrite]="--rw=write --bs=1M"
+	[randread]="--rw=randread --bs=4k --iodepth=32"
+	[randread_qd1]="--rw=randread --bs=4k --iodepth=1"
+	[randwrite]="--rw=randwrite --bs=4k --iodepth=32"
+	[seqread]="--rw=read --bs=1M --iodepth=32"
+	[seqwrite]="--rw=write --bs=1M --iodepth=32"
 )
-FIO_COMMON="--ioengine=libaio --direct=1 --iodepth=32 --numjobs=1 --time_based --runtime=$RUNTIME --ramp_time=2 --norandommap --output-format=terse --terse-version=3"
+FIO_COMMON="--ioengine=libaio --direct=1 --numjobs=1 --time_based --runtime=$RUNTIME --ramp_time=2 --norandommap --output-format=terse --terse-version=3"
 # terse v3 fields: 6 read KiB, 8 read IOPS, 9 read ms, 47 write KiB, 49 write IOPS, 50 write ms
 TERSE_AWK='{ if ($6 > 0) print $6, $8, $9; else print $47, $49, $50 }'
 
@@ -257,7 +259,7 @@ print("## Results\n")
 print("| job | native | sardine | QEMU | sardine/native | sardine/QEMU | sardine VMM CPU s/GiB | QEMU VMM CPU s/GiB |")
 print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 checks = []
-for job, unit in (("randread", "IOPS"), ("randwrite", "IOPS"), ("seqread", "MB/s"), ("seqwrite", "MB/s")):
+for job, unit in (("randread", "IOPS"), ("randread_qd1", "IOPS"), ("randwrite", "IOPS"), ("seqread", "MB/s"), ("seqwrite", "MB/s")):
     if ("sardine", job) not in data:
         continue
     i = 0 if unit == "IOPS" else 1
@@ -273,7 +275,7 @@ if any(k[0] == "sardine_poll" for k in data):
     print("\n### sardine with polling I/O threads\n")
     print("| job | sardine | sardine_poll | poll/no poll | sardine_poll/QEMU | sardine_poll VMM CPU s/GiB |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for job, unit in (("randread", "IOPS"), ("randwrite", "IOPS"), ("seqread", "MB/s"), ("seqwrite", "MB/s")):
+    for job, unit in (("randread", "IOPS"), ("randread_qd1", "IOPS"), ("randwrite", "IOPS"), ("seqread", "MB/s"), ("seqwrite", "MB/s")):
         if ("sardine_poll", job) not in data:
             continue
         i = 0 if unit == "IOPS" else 1

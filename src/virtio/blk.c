@@ -56,6 +56,7 @@ struct blk_queue {
 	bool pushed;   /* used entries not yet signalled */
 	bool polling;
 	uint64_t poll_ns; /* current polling window (adaptive) */
+	struct io_sched *sched; /* its I/O thread's policy (vmm/io_sched.h) */
 	struct virtq_elem elem;
 };
 
@@ -288,11 +289,20 @@ static void poll_queue(struct blk_queue *q)
 	process_queue(q); /* notifications back on, and what came meanwhile */
 }
 
+/* The thread batches only while the guest keeps requests in flight
+ * (vmm/io_sched.h): one at a time, it waits for each reply.  (At the end
+ * of a completion batch its requests still count as in flight.) */
+static void note_depth(struct blk_queue *q)
+{
+	io_sched_note_depth(q->sched, blk_ctx_inflight(q->ctx));
+}
+
 static void blk_queue_notify(struct virtio_dev *d, unsigned int index)
 {
 	struct virtio_blk *blk = (struct virtio_blk *)d;
 
 	process_queue(&blk->queues[index]);
+	note_depth(&blk->queues[index]);
 	poll_queue(&blk->queues[index]);
 }
 
@@ -302,6 +312,7 @@ static void batch_end(void *opaque)
 	struct blk_queue *q = opaque;
 
 	notify_pushed(q);
+	note_depth(q);
 	if (q->polling) { /* the polling loop takes what comes */
 		if (q->free)
 			q->stalled = false;
@@ -455,6 +466,7 @@ static int create_queues(struct virtio_blk *blk)
 			q->slots[s].io.done = io_done;
 		}
 		reset_slots(q);
+		q->sched = &virtio_queue_loop(d, i)->sched;
 		ret = blk_ctx_create(blk->img, virtio_queue_loop(d, i), BLK_QUEUE_SIZE, &q->ctx);
 		if (ret)
 			return ret;

@@ -21,34 +21,74 @@ void io_sched_init(struct io_sched *s)
 		s->mode = IO_SCHED_BATCH;
 }
 
+void io_sched_allow_streams(struct io_sched *s)
+{
+	__atomic_store_n(&s->streams, true, __ATOMIC_RELAXED);
+}
+
+void io_sched_note_depth(struct io_sched *s, unsigned int inflight)
+{
+	s->queue = true;
+	s->deep = inflight >= 2;
+}
+
+/* Leaves batching; a trial that failed waits out a growing backoff. */
+static void stop_batch(struct io_sched *s, uint64_t now, bool failed_trial)
+{
+	s->batch = s->trial = false;
+	if (failed_trial) {
+		s->retry_at = now + s->backoff;
+		if (s->backoff < IO_SCHED_BACKOFF_MAX_NS)
+			s->backoff *= 2;
+	}
+}
+
 bool io_sched_account(struct io_sched *s, uint64_t now, unsigned int events)
 {
 	uint64_t elapsed, window, rate;
+	bool streams, overlaps;
 
 	if (s->mode != IO_SCHED_AUTO)
 		return s->mode == IO_SCHED_BATCH;
 	if (!s->window_start)
 		s->window_start = now;
+	if (!s->backoff)
+		s->backoff = IO_SCHED_BACKOFF_MIN_NS;
 	if (s->batch && now - s->last_event >= IO_SCHED_QUIET_WINDOW_NS) {
-		s->batch = false;
+		stop_batch(s, now, false);
 		s->window_start = now;
-		s->events = 0;
+		s->events = s->deep_events = 0;
 	}
 	s->last_event = now;
 	s->events += events;
+	if (s->deep)
+		s->deep_events += events;
 	elapsed = now - s->window_start;
-	window = s->batch ? IO_SCHED_QUIET_WINDOW_NS : IO_SCHED_BUSY_WINDOW_NS;
+	streams = __atomic_load_n(&s->streams, __ATOMIC_RELAXED);
+	/* A batched stream is looked at every second (its rate has
+	 * hysteresis); a batched queue every 100 ms, so that a guest that
+	 * starts waiting for each reply soon has the preempting wakeup back. */
+	window = s->batch && streams ? IO_SCHED_QUIET_WINDOW_NS : IO_SCHED_BUSY_WINDOW_NS;
 	if (elapsed < window)
 		return s->batch;
 	/* The window ends at its first event past the length: the rate is over
 	 * the time up to that event, so a long silence counts as quiet. */
 	rate = s->events * 1000000000ull / elapsed;
-	if (!s->batch && rate >= IO_SCHED_BUSY_RATE)
+	overlaps = streams || 2 * s->deep_events > s->events;
+	if (!s->batch && rate >= IO_SCHED_BUSY_RATE &&
+	    (streams || (s->queue && now >= s->retry_at))) {
+		/* Under the normal policy each request is served as it comes, so
+		 * a deep queue only shows while batched: try, and look. */
 		s->batch = true;
-	else if (s->batch && rate < IO_SCHED_QUIET_RATE)
-		s->batch = false;
+		s->trial = !streams;
+	} else if (s->batch && (rate < IO_SCHED_QUIET_RATE || !overlaps)) {
+		stop_batch(s, now, !overlaps);
+	} else if (s->trial) {
+		s->trial = false; /* it overlaps: stay */
+		s->backoff = IO_SCHED_BACKOFF_MIN_NS;
+	}
 	s->window_start = now;
-	s->events = 0;
+	s->events = s->deep_events = 0;
 	return s->batch;
 }
 

@@ -12,6 +12,7 @@
 
 #define MS 1000000ull
 
+/* A loop whose device streams (virtio-net's). */
 static struct io_sched auto_sched(void)
 {
 	struct io_sched s;
@@ -19,6 +20,7 @@ static struct io_sched auto_sched(void)
 	unsetenv("SARDINE_IO_SCHED");
 	io_sched_init(&s);
 	assert_int_equal(s.mode, IO_SCHED_AUTO);
+	io_sched_allow_streams(&s);
 	return s;
 }
 
@@ -73,6 +75,64 @@ static void a_silence_ends_batching_at_the_next_event(void **state)
 	assert_false(io_sched_account(&s, now, 1));
 }
 
+/* A device that says nothing (virtio-9p) is never batched, however busy. */
+static void a_loop_without_a_stream_never_batches(void **state)
+{
+	struct io_sched s;
+	uint64_t now = 1000 * MS;
+
+	(void)state;
+	unsetenv("SARDINE_IO_SCHED");
+	io_sched_init(&s);
+	for (int i = 0; i < 5000; i++) {
+		now += 200000;
+		assert_false(io_sched_account(&s, now, 1));
+	}
+}
+
+/* events spread over ms, the device noting `inflight` before each; how
+ * many of them were handled batched. */
+static unsigned int feed_depth(struct io_sched *s, uint64_t *now, unsigned int events, uint64_t ms,
+			       unsigned int inflight)
+{
+	unsigned int batched = 0;
+
+	for (unsigned int i = 0; i < events; i++) {
+		*now += ms * MS / events;
+		io_sched_note_depth(s, inflight);
+		batched += io_sched_account(s, *now, 1);
+	}
+	return batched;
+}
+
+/* virtio-blk: a busy queue is batched for a trial; a deep one stays so.
+ * One request at a time (the guest waits for each) goes back at the end
+ * of the trial and is tried again only after a growing backoff. */
+static void a_queue_is_tried_and_kept_only_when_deep(void **state)
+{
+	struct io_sched s;
+	uint64_t now = 1000 * MS;
+
+	(void)state;
+	unsetenv("SARDINE_IO_SCHED");
+	io_sched_init(&s);
+	/* 5000 a second, one in flight: a 100 ms trial after the first window. */
+	assert_in_range(feed_depth(&s, &now, 1500, 300, 1), 400, 600);
+	assert_false(s.batch);
+	/* Busy still, but waiting out 1 s: no batching. */
+	assert_int_equal(feed_depth(&s, &now, 4000, 800, 1), 0);
+	/* Then a second trial, and a 2 s wait. */
+	assert_in_range(feed_depth(&s, &now, 2000, 400, 1), 400, 600);
+	assert_int_equal(feed_depth(&s, &now, 9000, 1800, 1), 0);
+	/* The guest queues deeper: the next trial keeps batching. */
+	feed_depth(&s, &now, 3000, 600, 32);
+	assert_true(s.batch);
+	assert_int_equal(feed_depth(&s, &now, 5000, 1000, 32), 5000);
+	/* Back to one at a time while busy: normal after one 100 ms window. */
+	assert_in_range(feed_depth(&s, &now, 2500, 500, 1), 400, 600);
+	assert_false(s.batch);
+}
+
 static void environment_forces_a_mode(void **state)
 {
 	struct io_sched s;
@@ -115,6 +175,8 @@ int main(void)
 		cmocka_unit_test(a_stream_batches_and_quiet_ends_it),
 		cmocka_unit_test(pings_never_batch),
 		cmocka_unit_test(a_silence_ends_batching_at_the_next_event),
+		cmocka_unit_test(a_loop_without_a_stream_never_batches),
+		cmocka_unit_test(a_queue_is_tried_and_kept_only_when_deep),
 		cmocka_unit_test(environment_forces_a_mode),
 		cmocka_unit_test(the_thread_policy_follows),
 	};
