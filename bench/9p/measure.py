@@ -81,7 +81,10 @@ def run(name, vcpu_re, cmd, log_path, limit):
         p = phases.get(ph, {})
         cpu = None
         if p.get("BEGIN") is not None and p.get("END") is not None:
-            cpu = p["END"] - p["BEGIN"]
+            # Two samples of tick counts (the process's and its vCPUs'),
+            # each rounded on its own: a phase under a tick can come out
+            # a tick below zero.
+            cpu = max(0.0, p["END"] - p["BEGIN"])
         r["vmm_cpu_s"] = cpu
         out[ph] = r
     return out
