@@ -526,9 +526,6 @@ int virtio_net_create(struct vm *vm, const struct net_config *nc, struct net_bac
 		virtq_init(&n->dev.vqs[2 * i], nc->rx_ring ? nc->rx_ring : NET_RX_RING_DEFAULT);
 		virtq_init(&n->dev.vqs[2 * i + 1], nc->tx_ring ? nc->tx_ring : NET_TX_RING_DEFAULT);
 	}
-	/* Frames stream: the I/O threads batch on the event rate alone. */
-	for (unsigned int i = 0; i < n->dev.nr_loops; i++)
-		io_sched_allow_streams(&n->dev.loops[i].sched);
 	n->dev.queues_per_loop = 2;
 	n->dev.ops = &net_ops;
 	n->dev.priv = n;

@@ -304,6 +304,7 @@ static void rx_process(struct net_pair *p)
 	}
 	if (unsignalled)
 		p->c.rx_interrupts += virtio_notify_queue(&n->dev, 2 * p->index);
+	io_sched_note_work(&p->loop->sched, frames);
 	add_stats(p, &before);
 }
 
@@ -442,6 +443,7 @@ static void tx_process(struct net_pair *p)
 	}
 out:
 	tx_publish(p, &done);
+	io_sched_note_work(&p->loop->sched, frames);
 	add_stats(p, &before);
 }
 

@@ -21,9 +21,10 @@ void io_sched_init(struct io_sched *s)
 		s->mode = IO_SCHED_BATCH;
 }
 
-void io_sched_allow_streams(struct io_sched *s)
+void io_sched_note_work(struct io_sched *s, unsigned int items)
 {
-	__atomic_store_n(&s->streams, true, __ATOMIC_RELAXED);
+	s->queue = s->by_items = true;
+	__atomic_add_fetch(&s->items, items, __ATOMIC_RELAXED);
 }
 
 void io_sched_note_depth(struct io_sched *s, unsigned int inflight)
@@ -46,7 +47,7 @@ static void stop_batch(struct io_sched *s, uint64_t now, bool failed_trial)
 bool io_sched_account(struct io_sched *s, uint64_t now, unsigned int events)
 {
 	uint64_t elapsed, window, rate;
-	bool streams, overlaps;
+	bool overlaps;
 
 	if (s->mode != IO_SCHED_AUTO)
 		return s->mode == IO_SCHED_BATCH;
@@ -58,29 +59,30 @@ bool io_sched_account(struct io_sched *s, uint64_t now, unsigned int events)
 		stop_batch(s, now, false);
 		s->window_start = now;
 		s->events = s->deep_events = 0;
+		__atomic_store_n(&s->items, 0, __ATOMIC_RELAXED);
 	}
 	s->last_event = now;
 	s->events += events;
 	if (s->deep)
 		s->deep_events += events;
 	elapsed = now - s->window_start;
-	streams = __atomic_load_n(&s->streams, __ATOMIC_RELAXED);
-	/* A batched stream is looked at every second (its rate has
-	 * hysteresis); a batched queue every 100 ms, so that a guest that
-	 * starts waiting for each reply soon has the preempting wakeup back. */
-	window = s->batch && streams ? IO_SCHED_QUIET_WINDOW_NS : IO_SCHED_BUSY_WINDOW_NS;
+	/* Looked at every 100 ms, batched or not, so that a guest that starts
+	 * waiting for each reply soon has the preempting wakeup back. */
+	window = IO_SCHED_BUSY_WINDOW_NS;
 	if (elapsed < window)
 		return s->batch;
 	/* The window ends at its first event past the length: the rate is over
 	 * the time up to that event, so a long silence counts as quiet. */
 	rate = s->events * 1000000000ull / elapsed;
-	overlaps = streams || 2 * s->deep_events > s->events;
-	if (!s->batch && rate >= IO_SCHED_BUSY_RATE &&
-	    (streams || (s->queue && now >= s->retry_at))) {
+	if (s->by_items)
+		overlaps = __atomic_load_n(&s->items, __ATOMIC_RELAXED) >= 2 * s->events;
+	else
+		overlaps = 2 * s->deep_events > s->events;
+	if (!s->batch && rate >= IO_SCHED_BUSY_RATE && s->queue && now >= s->retry_at) {
 		/* Under the normal policy each request is served as it comes, so
 		 * a deep queue only shows while batched: try, and look. */
 		s->batch = true;
-		s->trial = !streams;
+		s->trial = true;
 	} else if (s->batch && (rate < IO_SCHED_QUIET_RATE || !overlaps)) {
 		stop_batch(s, now, !overlaps);
 	} else if (s->trial) {
@@ -89,6 +91,7 @@ bool io_sched_account(struct io_sched *s, uint64_t now, unsigned int events)
 	}
 	s->window_start = now;
 	s->events = s->deep_events = 0;
+	__atomic_store_n(&s->items, 0, __ATOMIC_RELAXED);
 	return s->batch;
 }
 

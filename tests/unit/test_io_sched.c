@@ -12,7 +12,6 @@
 
 #define MS 1000000ull
 
-/* A loop whose device streams (virtio-net's). */
 static struct io_sched auto_sched(void)
 {
 	struct io_sched s;
@@ -20,20 +19,28 @@ static struct io_sched auto_sched(void)
 	unsetenv("SARDINE_IO_SCHED");
 	io_sched_init(&s);
 	assert_int_equal(s.mode, IO_SCHED_AUTO);
-	io_sched_allow_streams(&s);
 	return s;
 }
 
-/* events spread evenly over ms milliseconds from *now, one call each. */
-static bool feed(struct io_sched *s, uint64_t *now, unsigned int events, uint64_t ms)
+/* events spread evenly over ms milliseconds from *now, one call each, each
+ * moving `frames` work items (virtio-net's frames). */
+static bool feed_frames(struct io_sched *s, uint64_t *now, unsigned int events, uint64_t ms,
+			unsigned int frames)
 {
 	bool batch = false;
 
 	for (unsigned int i = 0; i < events; i++) {
 		*now += ms * MS / events;
+		io_sched_note_work(s, frames);
 		batch = io_sched_account(s, *now, 1);
 	}
 	return batch;
+}
+
+/* A stream: several frames an event. */
+static bool feed(struct io_sched *s, uint64_t *now, unsigned int events, uint64_t ms)
+{
+	return feed_frames(s, now, events, ms, 4);
 }
 
 static void a_stream_batches_and_quiet_ends_it(void **state)
@@ -88,6 +95,24 @@ static void a_loop_without_a_stream_never_batches(void **state)
 		now += 200000;
 		assert_false(io_sched_account(&s, now, 1));
 	}
+}
+
+/* virtio-net: request/response, one frame an event at 2500 events a
+ * second, is tried and dropped; a stream among the same events keeps it. */
+static void one_frame_an_event_is_not_a_stream(void **state)
+{
+	struct io_sched s = auto_sched();
+	uint64_t now = 1000 * MS;
+	unsigned int batched = 0;
+
+	(void)state;
+	for (int i = 0; i < 2500; i++)
+		batched += feed_frames(&s, &now, 1, 1, 1) ? 1 : 0;
+	/* One 100 ms trial a backoff (1 s, 2 s) in 2.5 s: two at most. */
+	assert_in_range(batched, 200, 550);
+	assert_false(s.batch);
+	feed_frames(&s, &now, 2500, 1000, 3);
+	assert_true(feed_frames(&s, &now, 500, 200, 3));
 }
 
 /* events spread over ms, the device noting `inflight` before each; how
@@ -176,6 +201,7 @@ int main(void)
 		cmocka_unit_test(pings_never_batch),
 		cmocka_unit_test(a_silence_ends_batching_at_the_next_event),
 		cmocka_unit_test(a_loop_without_a_stream_never_batches),
+		cmocka_unit_test(one_frame_an_event_is_not_a_stream),
 		cmocka_unit_test(a_queue_is_tried_and_kept_only_when_deep),
 		cmocka_unit_test(environment_forces_a_mode),
 		cmocka_unit_test(the_thread_policy_follows),
