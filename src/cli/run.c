@@ -55,7 +55,8 @@ static const char run_usage[] =
 	"  SARDINE_BLK_ENGINE=threads   disks use the thread pool instead of io_uring (tests)\n"
 	"  SARDINE_BLK_POLL_US=N        disk I/O threads poll up to N us before sleeping\n"
 	"  SARDINE_IO_SCHED=normal|batch  device I/O threads never / always SCHED_BATCH\n"
-	"                               (default: while they stream, docs/architecture.md)\n";
+	"                               (default: while their work overlaps the guest's,\n"
+	"                               docs/architecture.md)\n";
 
 enum {
 	OPT_KERNEL = 256,

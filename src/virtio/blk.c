@@ -446,6 +446,7 @@ static void describe(struct virtio_blk *blk, unsigned int nr_queues)
 static int create_queues(struct virtio_blk *blk)
 {
 	struct virtio_dev *d = &blk->dev;
+	struct event_loop *loop;
 	int ret;
 
 	blk->queues = calloc(d->nr_queues, sizeof(*blk->queues));
@@ -466,8 +467,9 @@ static int create_queues(struct virtio_blk *blk)
 			q->slots[s].io.done = io_done;
 		}
 		reset_slots(q);
-		q->sched = &virtio_queue_loop(d, i)->sched;
-		ret = blk_ctx_create(blk->img, virtio_queue_loop(d, i), BLK_QUEUE_SIZE, &q->ctx);
+		loop = virtio_queue_loop(d, i);
+		q->sched = &loop->sched;
+		ret = blk_ctx_create(blk->img, loop, BLK_QUEUE_SIZE, &q->ctx);
 		if (ret)
 			return ret;
 		blk_ctx_set_batch_end(q->ctx, batch_end, q);

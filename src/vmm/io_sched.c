@@ -15,6 +15,7 @@ void io_sched_init(struct io_sched *s)
 
 	memset(s, 0, sizeof(*s));
 	s->mode = IO_SCHED_AUTO;
+	s->backoff = IO_SCHED_BACKOFF_MIN_NS;
 	if (env && !strcmp(env, "normal"))
 		s->mode = IO_SCHED_NORMAL;
 	else if (env && !strcmp(env, "batch"))
@@ -46,15 +47,13 @@ static void stop_batch(struct io_sched *s, uint64_t now, bool failed_trial)
 
 bool io_sched_account(struct io_sched *s, uint64_t now, unsigned int events)
 {
-	uint64_t elapsed, window, rate;
+	uint64_t elapsed, rate;
 	bool overlaps;
 
 	if (s->mode != IO_SCHED_AUTO)
 		return s->mode == IO_SCHED_BATCH;
 	if (!s->window_start)
 		s->window_start = now;
-	if (!s->backoff)
-		s->backoff = IO_SCHED_BACKOFF_MIN_NS;
 	if (s->batch && now - s->last_event >= IO_SCHED_QUIET_WINDOW_NS) {
 		stop_batch(s, now, false);
 		s->window_start = now;
@@ -68,8 +67,7 @@ bool io_sched_account(struct io_sched *s, uint64_t now, unsigned int events)
 	elapsed = now - s->window_start;
 	/* Looked at every 100 ms, batched or not, so that a guest that starts
 	 * waiting for each reply soon has the preempting wakeup back. */
-	window = IO_SCHED_BUSY_WINDOW_NS;
-	if (elapsed < window)
+	if (elapsed < IO_SCHED_BUSY_WINDOW_NS)
 		return s->batch;
 	/* The window ends at its first event past the length: the rate is over
 	 * the time up to that event, so a long silence counts as quiet. */
