@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "vmm/landlock.h"
 #include "vmm/sandbox.h"
 
 int cli_run(int argc, char **argv);
@@ -32,6 +33,8 @@ int cli_balloon(int argc, char **argv);
 
 /* --seccomp's value for run and serve; says what is wrong, -EINVAL. */
 int cli_seccomp_option(const char *arg, enum sandbox_mode *out);
+/* --landlock's value for run and serve; says what is wrong, -EINVAL. */
+int cli_landlock_option(const char *arg, enum landlock_mode *out);
 
 /* One-line error to stderr, "sardine: error: ...". */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -333,11 +333,12 @@ int cli_serve(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "seccomp", required_argument, NULL, 's' },
+		{ "landlock", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *api_socket = NULL, *name = NULL;
-	enum sandbox_mode sandbox = SANDBOX_ENFORCE;
+	struct vmm_sandbox sandbox = { SANDBOX_ENFORCE, LANDLOCK_AUTO };
 	enum log_level level;
 	int opt;
 
@@ -361,14 +362,19 @@ int cli_serve(int argc, char **argv)
 			log_threshold = level;
 			break;
 		case 's':
-			if (cli_seccomp_option(optarg, &sandbox))
+			if (cli_seccomp_option(optarg, &sandbox.seccomp))
+				return EXIT_USAGE;
+			break;
+		case 'L':
+			if (cli_landlock_option(optarg, &sandbox.landlock))
 				return EXIT_USAGE;
 			break;
 		case 'h':
 			puts("usage: sardine serve [--api-socket PATH] [--name NAME] [--log-level LEVEL]\n"
-			     "                     [--seccomp on|log|off]\n"
+			     "                     [--seccomp on|log|off] [--landlock auto|on|off]\n"
 			     "\nWaits for vm.create and vm.boot on the API socket (docs/api.md); the\n"
-			     "default socket is named after the VM (see sardine list).");
+			     "default socket is named after the VM (see sardine list). Landlock confines\n"
+			     "file access at the first vm.boot, to that VM's files.");
 			return 0;
 		default:
 			cli_error("unknown option or missing value '%s' (see sardine serve --help)",
@@ -380,5 +386,5 @@ int cli_serve(int argc, char **argv)
 		cli_error("unexpected argument '%s' (see sardine serve --help)", argv[optind]);
 		return EXIT_USAGE;
 	}
-	return vmm_serve(name, api_socket, sandbox);
+	return vmm_serve(name, api_socket, &sandbox);
 }

@@ -40,13 +40,16 @@ static const char run_usage[] =
 	"                     a socket named after the VM, see sardine list; none: no API)\n"
 	"  --config FILE      the VM from a VmConfig JSON file (what vm.info returns);\n"
 	"                     only --name, --api-socket, --no-reboot, --log-level,\n"
-	"                     --seccomp go with it\n"
+	"                     --seccomp, --landlock go with it\n"
 	"  --no-reboot        exit when the guest reboots\n"
 	"  --no-merge         do not offer guest RAM to KSM\n"
 	"  --no-rng           no virtio-rng entropy device\n"
 	"  --seccomp on|log|off\n"
 	"                     the system call allow-list (default on; log: let calls\n"
 	"                     off the list through and have the kernel log them)\n"
+	"  --landlock auto|on|off\n"
+	"                     confine file access to the VM's own files with Landlock\n"
+	"                     (default auto: where the kernel has it; on: or fail)\n"
 	"  --log-level LEVEL  error, warn, info or debug (default warn)\n"
 	"\n"
 	"On a terminal, Ctrl-A x quits and Ctrl-A Ctrl-A sends Ctrl-A.\n"
@@ -68,6 +71,7 @@ enum {
 	OPT_NO_MERGE,
 	OPT_NO_RNG,
 	OPT_SECCOMP,
+	OPT_LANDLOCK,
 	OPT_DISK,
 	OPT_NET,
 	OPT_SHARE,
@@ -90,6 +94,7 @@ static const struct option run_options[] = {
 	{ "no-merge", no_argument, NULL, OPT_NO_MERGE },
 	{ "no-rng", no_argument, NULL, OPT_NO_RNG },
 	{ "seccomp", required_argument, NULL, OPT_SECCOMP },
+	{ "landlock", required_argument, NULL, OPT_LANDLOCK },
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "net", required_argument, NULL, OPT_NET },
 	{ "share", required_argument, NULL, OPT_SHARE },
@@ -192,6 +197,14 @@ static int parse_option(struct vm_config *cfg, int opt, const char *arg)
 	}
 }
 
+int cli_landlock_option(const char *arg, enum landlock_mode *out)
+{
+	if (landlock_parse_mode(arg, out) == 0)
+		return 0;
+	cli_error("--landlock: '%s' is not one of auto, on, off", arg);
+	return -EINVAL;
+}
+
 int cli_seccomp_option(const char *arg, enum sandbox_mode *out)
 {
 	if (sandbox_parse_mode(arg, out) == 0)
@@ -262,7 +275,7 @@ int cli_run(int argc, char **argv)
 {
 	struct vm_config cfg;
 	const char *config_file = NULL, *vm_option = NULL;
-	enum sandbox_mode sandbox = SANDBOX_ENFORCE;
+	struct vmm_sandbox sandbox = { SANDBOX_ENFORCE, LANDLOCK_AUTO };
 	int opt, status;
 
 	config_init_defaults(&cfg);
@@ -286,7 +299,14 @@ int cli_run(int argc, char **argv)
 			continue;
 		}
 		if (opt == OPT_SECCOMP) { /* the process's, not the VM's */
-			if (cli_seccomp_option(optarg, &sandbox)) {
+			if (cli_seccomp_option(optarg, &sandbox.seccomp)) {
+				config_free(&cfg);
+				return EXIT_USAGE;
+			}
+			continue;
+		}
+		if (opt == OPT_LANDLOCK) {
+			if (cli_landlock_option(optarg, &sandbox.landlock)) {
 				config_free(&cfg);
 				return EXIT_USAGE;
 			}
@@ -326,7 +346,7 @@ int cli_run(int argc, char **argv)
 		config_free(&cfg);
 		return EXIT_VM_ERROR;
 	}
-	status = vmm_run(&cfg, sandbox);
+	status = vmm_run(&cfg, &sandbox);
 	config_free(&cfg);
 	return status;
 }

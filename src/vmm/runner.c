@@ -2,6 +2,7 @@
 #include "vmm/runner.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include "vmm/console.h"
 #include "vmm/event_loop.h"
 #include "vmm/kvm.h"
+#include "vmm/landlock.h"
 #include "vmm/log.h"
 #include "vmm/vcpu.h"
 #include "vmm/vm.h"
@@ -43,7 +45,9 @@ struct vmm {
 	struct vm_config cfg; /* the VM's configuration, unless state is NONE */
 	enum vm_state state;
 	bool serve;
-	enum sandbox_mode sandbox;
+	struct vmm_sandbox sandbox;
+	int landlock_abi;      /* the Landlock domain's ABI; 0: not confined */
+	bool confine_tried;    /* Landlock applies once per process */
 	char name[VM_NAME_MAX + 1];
 	struct kvm kvm;
 	bool kvm_open;
@@ -56,6 +60,7 @@ struct vmm {
 	struct vm *vm;                  /* the booted VM, if any */
 	struct timespec boot_time;
 	struct api_server *api;
+	int api_listen_fd;              /* bound, until start_api serves it */
 	char sock_path[SOCK_PATH_MAX];  /* the API socket (also names the console's) */
 	struct socket_id sock_id;
 	int status;                     /* the process's exit status */
@@ -178,6 +183,21 @@ static void close_backends(struct vmm *v)
 
 static void on_vm_exit(void *opaque, uint32_t events);
 
+/* Landlock, once: from the configuration of the first VM booted. */
+static int confine(struct vmm *v, char *err, size_t errlen)
+{
+	int ret;
+
+	if (v->confine_tried)
+		return 0;
+	v->confine_tried = true;
+	ret = landlock_confine(&v->cfg, v->sock_path, v->sandbox.landlock, &v->landlock_abi, err,
+			       errlen);
+	if (!ret && v->landlock_abi)
+		log_info("file access confined (Landlock ABI %d)", v->landlock_abi);
+	return ret;
+}
+
 /* Builds the VM from v->cfg and starts its vCPUs. */
 static int vmm_boot(struct vmm *v, char *err, size_t errlen)
 {
@@ -195,6 +215,9 @@ static int vmm_boot(struct vmm *v, char *err, size_t errlen)
 			 strerror(-ret));
 		return ret;
 	}
+	ret = confine(v, err, errlen);
+	if (ret)
+		return ret;
 	ret = open_backends(v);
 	if (ret) {
 		snprintf(err, errlen, "a disk or network cannot be used (sardine's log says why)");
@@ -356,6 +379,19 @@ static uint64_t uptime_ms(const struct vmm *v)
 }
 
 /* VmInfo, plus sardine's "name", "uptime_ms" and "balloon". */
+/* A sardine extension of vm.info: how the process is confined. */
+static struct json_object *sandbox_json(const struct vmm *v)
+{
+	struct json_object *o = json_object_new_object();
+
+	if (!o)
+		return NULL;
+	json_object_object_add(o, "seccomp", json_object_new_string(sandbox_mode_name(v->sandbox.seccomp)));
+	json_object_object_add(o, "landlock", json_object_new_string(v->landlock_abi ? "on" : "off"));
+	json_object_object_add(o, "landlock_abi", json_object_new_int(v->landlock_abi));
+	return o;
+}
+
 static char *info_json(const struct vmm *v)
 {
 	struct json_object *doc = json_object_new_object();
@@ -367,18 +403,30 @@ static char *info_json(const struct vmm *v)
 		json_object_object_add(doc, "name", json_object_new_string(v->name));
 		json_object_object_add(doc, "uptime_ms", json_object_new_uint64(uptime_ms(v)));
 		report_info_memory(doc, &v->cfg, v->vm);
+		json_object_object_add(doc, "sandbox", sandbox_json(v));
 	}
 	return to_text(doc);
 }
 
 /* vm.create checks the files it names now, where the client sees why. */
+/* Opened, not access()ed: Landlock refuses an open that access() passes. */
+static bool readable(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 static int check_payload(const struct vm_config *cfg, struct api_response *resp)
 {
-	if (access(cfg->kernel, R_OK) < 0) {
+	if (!readable(cfg->kernel)) {
 		api_error(resp, 400, "payload.kernel: %s: %s", cfg->kernel, strerror(errno));
 		return -EINVAL;
 	}
-	if (cfg->initrd && access(cfg->initrd, R_OK) < 0) {
+	if (cfg->initrd && !readable(cfg->initrd)) {
 		api_error(resp, 400, "payload.initramfs: %s: %s", cfg->initrd, strerror(errno));
 		return -EINVAL;
 	}
@@ -489,9 +537,11 @@ static void on_api(void *opaque, uint32_t events)
 /* ---- identity: the name and the API socket */
 
 /* Binds the API socket; -EADDRINUSE when a live VMM owns that path. */
+/* Binds the API socket; the server's thread starts later (start_api),
+ * once the process is confined. */
 static int listen_api(struct vmm *v, const char *path, char *err, size_t errlen)
 {
-	int fd, ret;
+	int fd;
 
 	if (strlen(path) >= sizeof(v->sock_path)) {
 		snprintf(err, errlen, "--api-socket %s: path too long", path);
@@ -501,14 +551,25 @@ static int listen_api(struct vmm *v, const char *path, char *err, size_t errlen)
 	fd = sock_listen(path, &v->sock_id, err, errlen);
 	if (fd < 0)
 		return fd;
-	ret = api_server_start(&v->api, fd, api_exec, v);
+	v->api_listen_fd = fd;
+	return 0;
+}
+
+static int start_api(struct vmm *v)
+{
+	int fd = v->api_listen_fd, ret;
+
+	if (fd < 0)
+		return 0;
+	v->api_listen_fd = -1;
+	ret = api_server_start(&v->api, fd, api_exec, v); /* takes fd, even on failure */
 	if (!ret)
 		ret = event_loop_add(&v->loop, api_server_fd(v->api), EPOLLIN, on_api, v);
 	if (ret) {
-		snprintf(err, errlen, "cannot serve the API: %s", strerror(-ret));
+		log_error("cannot serve the API: %s", strerror(-ret));
 		api_server_stop(v->api);
 		v->api = NULL;
-		sock_remove(path, &v->sock_id);
+		sock_remove(v->sock_path, &v->sock_id);
 	}
 	return ret;
 }
@@ -574,6 +635,7 @@ static int vmm_init(struct vmm *v, const char *name, const char *api_socket)
 	int ret;
 
 	v->signal_fd = -1;
+	v->api_listen_fd = -1;
 	ret = event_loop_init(&v->loop, "control");
 	if (ret)
 		return ret;
@@ -586,13 +648,23 @@ static int vmm_init(struct vmm *v, const char *name, const char *api_socket)
 	ret = setup_identity(v, name, api_socket, v->serve);
 	if (ret)
 		return ret;
-	ret = sandbox_apply(v->sandbox, err, sizeof(err));
+	ret = sandbox_apply(v->sandbox.seccomp, err, sizeof(err));
 	if (ret) {
 		log_error("cannot install the seccomp filter: %s", err);
 		return ret;
 	}
-	log_info("VM '%s'%s%s, seccomp %s", v->name, v->api ? ", API on " : "",
-		 v->api ? v->sock_path : "", sandbox_mode_name(v->sandbox));
+	/* sardine run knows its files now: confined before any thread
+	 * starts (a Landlock domain binds only threads started after). */
+	if (!v->serve && confine(v, err, sizeof(err))) {
+		log_error("%s", err);
+		return -EPERM;
+	}
+	ret = start_api(v);
+	if (ret)
+		return ret;
+	log_info("VM '%s'%s%s, seccomp %s, landlock %s", v->name, v->api ? ", API on " : "",
+		 v->api ? v->sock_path : "", sandbox_mode_name(v->sandbox.seccomp),
+		 v->landlock_abi ? "on" : v->sandbox.landlock != LANDLOCK_OFF && v->serve ? "at the first boot" : "off");
 	return 0;
 }
 
@@ -601,6 +673,9 @@ static void vmm_cleanup(struct vmm *v)
 	vmm_halt(v);
 	if (v->api) {
 		api_server_stop(v->api);
+		sock_remove(v->sock_path, &v->sock_id);
+	} else if (v->api_listen_fd >= 0) {
+		close(v->api_listen_fd);
 		sock_remove(v->sock_path, &v->sock_id);
 	}
 	console_server_destroy(v->con_srv);
@@ -617,7 +692,7 @@ static void vmm_cleanup(struct vmm *v)
 	free(v);
 }
 
-int vmm_run(const struct vm_config *cfg, enum sandbox_mode sandbox)
+int vmm_run(const struct vm_config *cfg, const struct vmm_sandbox *sandbox)
 {
 	struct vmm *v = calloc(1, sizeof(*v));
 	char err[256];
@@ -628,7 +703,8 @@ int vmm_run(const struct vm_config *cfg, enum sandbox_mode sandbox)
 		free(v);
 		return EXIT_VM_ERROR;
 	}
-	v->sandbox = sandbox;
+	v->sandbox = *sandbox;
+	v->api_listen_fd = -1;
 	/* Bad files are the user's to fix (exit 2); a host without usable
 	 * KVM is not (exit 1).  Both before anything is created. */
 	if (arch_validate_config(&v->cfg, &guest_is_linux) || open_backends(v)) {
@@ -660,7 +736,7 @@ int vmm_run(const struct vm_config *cfg, enum sandbox_mode sandbox)
 	return status;
 }
 
-int vmm_serve(const char *name, const char *api_socket, enum sandbox_mode sandbox)
+int vmm_serve(const char *name, const char *api_socket, const struct vmm_sandbox *sandbox)
 {
 	struct vmm *v = calloc(1, sizeof(*v));
 	int status;
@@ -668,7 +744,8 @@ int vmm_serve(const char *name, const char *api_socket, enum sandbox_mode sandbo
 	if (!v)
 		return EXIT_VM_ERROR;
 	v->serve = true;
-	v->sandbox = sandbox;
+	v->sandbox = *sandbox;
+	v->api_listen_fd = -1;
 	if (vmm_init(v, name, api_socket)) {
 		vmm_cleanup(v);
 		return EXIT_USAGE;

@@ -8,13 +8,14 @@
  *   sardine serve  starts with no VM and waits for vm.create and vm.boot;
  *                  only vmm.shutdown or a signal ends it.
  * Both serve the REST API on a socket (see api/socket.h for names and
- * paths) unless the socket is "none".  Once the API socket is up, the
- * seccomp sandbox (vmm/sandbox.h) closes in.  Returns the process exit
- * status. */
+ * paths) unless the socket is "none".  Once the API socket is bound, the
+ * seccomp sandbox (vmm/sandbox.h) closes in, and Landlock (vmm/landlock.h)
+ * as soon as the VM's files are known.  Returns the process exit status. */
 #ifndef SARDINE_RUNNER_H
 #define SARDINE_RUNNER_H
 
 #include "vmm/config.h"
+#include "vmm/landlock.h"
 #include "vmm/sandbox.h"
 
 /* Exit statuses of `sardine run`. */
@@ -24,7 +25,12 @@
 
 /* cfg->name ("": generated) and cfg->api_socket (NULL: the default path,
  * "none": no API) name the VM and its socket. */
-int vmm_run(const struct vm_config *cfg, enum sandbox_mode sandbox);
-int vmm_serve(const char *name, const char *api_socket, enum sandbox_mode sandbox);
+struct vmm_sandbox {
+	enum sandbox_mode seccomp;
+	enum landlock_mode landlock;
+};
+
+int vmm_run(const struct vm_config *cfg, const struct vmm_sandbox *sandbox);
+int vmm_serve(const char *name, const char *api_socket, const struct vmm_sandbox *sandbox);
 
 #endif

@@ -50,6 +50,8 @@ static const char *const allowed[] = {
 	/* identity and limits */
 	"getrandom", "prlimit64", "getrlimit", "setrlimit", "getuid", "geteuid", "getgid",
 	"getegid", "uname", "sysinfo",
+	/* Landlock: a domain can only narrow what is allowed (vmm/landlock.h) */
+	"landlock_create_ruleset", "landlock_add_rule", "landlock_restrict_self",
 };
 
 /* Calls an attacker who took over a device thread would want first:

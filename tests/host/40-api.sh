@@ -4,6 +4,7 @@
 # Sockets go to $T/run (SARDINE_RUNTIME_DIR), never to /run/sardine.
 
 COUNTER=$TINY_DIR/counter.elf
+HELLO=$TINY_DIR/hello.elf
 
 # api, expect_api and json come from tests/integration/lib.sh.
 
@@ -71,8 +72,19 @@ test_serve_flow_with_curl() {
 	wait_count "$log" TINY-COUNTER 2 20 || { fail "no second boot"; return 1; }
 	expect_api 204 "$sock" PUT vm.reboot || return 1
 	wait_count "$log" TINY-COUNTER 3 20 || { fail "vm.reboot did not boot again"; return 1; }
+	expect_api 200 "$sock" GET vm.info || return 1
+	[ "$(json 'j["sandbox"]["landlock"]')" = "$(landlock_expected)" ] ||
+		fail "landlock $(json 'j["sandbox"]')" || return 1
 	expect_api 204 "$sock" PUT vm.delete || return 1
 	expect_api 404 "$sock" GET vm.info || return 1
+	# Confined at the first boot to that VM's files: another kernel is
+	# refused at vm.create, the same files are not.
+	if [ "$(landlock_expected)" = on ]; then
+		expect_api 400 "$sock" PUT vm.create "${cfg/$COUNTER/$HELLO}" || return 1
+		grep -q "Permission denied" "$T/body" || fail "body: $(cat "$T/body")" || return 1
+		expect_api 204 "$sock" PUT vm.create "$cfg" || return 1
+		expect_api 204 "$sock" PUT vm.delete || return 1
+	fi
 	expect_api 204 "$sock" PUT vmm.shutdown || return 1
 	wait "$SERVE_PID"
 	rc=$?
@@ -488,6 +500,33 @@ test_http_library_missing_refuses_clients() {
 	rc=$?
 	[ "$rc" = 0 ] || fail "sardine exited with $rc after SIGTERM" || return 1
 	[ ! -e "$sock" ] || fail "socket left behind"
+}
+
+# Landlock confines a VM's file access by default where the kernel has it
+# (ABI 2 or later: "on" in vm.info, the log says so), --landlock off does
+# not, a wrong mode is refused.
+test_landlock_on_by_default() {
+	export SARDINE_RUNTIME_DIR=$T/run
+	run_start "$T/on.log" --kernel "$COUNTER" --name ll --memory 64M --log-level info
+	wait_for "$T/on.log" 'TICK 00000002' 20 || { fail "the guest does not run"; return 1; }
+	"$SARDINE" info ll >"$T/body" || fail "info" || return 1
+	[ "$(json 'j["sandbox"]["landlock"]')" = "$(landlock_expected)" ] ||
+		fail "landlock $(json 'j["sandbox"]')" || return 1
+	if [ "$(landlock_expected)" = on ]; then
+		grep -q "file access confined (Landlock ABI $(landlock_abi))" "$T/on.log" ||
+			fail "no log line: $(cat "$T/on.log")" || return 1
+	else
+		"$SARDINE" run --kernel "$COUNTER" --landlock on >"$T/err" 2>&1
+		[ $? != 0 ] && grep -q "no usable Landlock" "$T/err" || fail "--landlock on: $(cat "$T/err")" || return 1
+	fi
+	"$SARDINE" stop ll || fail "stop" || return 1
+	run_start "$T/off.log" --kernel "$COUNTER" --name ll-off --memory 64M --landlock off
+	wait_for "$T/off.log" 'TICK 00000002' 20 || { fail "the guest does not run with --landlock off"; return 1; }
+	"$SARDINE" info ll-off >"$T/body" || fail "info" || return 1
+	[ "$(json 'j["sandbox"]["landlock"]')" = off ] || fail "--landlock off: $(cat "$T/body")" || return 1
+	"$SARDINE" stop ll-off || fail "stop" || return 1
+	"$SARDINE" run --kernel "$COUNTER" --landlock maybe 2>"$T/err"
+	[ $? = 2 ] && grep -q "landlock: 'maybe'" "$T/err" || fail "bad mode: $(cat "$T/err")"
 }
 
 # The seccomp filter is on every thread of a running VM by default

@@ -159,6 +159,9 @@ test_running_guest_through_the_api() {
 	grep -qE '^api1 +Running +2 +256M ' "$T/list" || fail "list: $(cat "$T/list")" || return 1
 	expect_api 200 "$sock" GET vm.info || return 1
 	json 'json.dumps(j["config"])' > "$T/api1.json"
+	# Confined to its own files where the kernel has Landlock (the box's has).
+	[ "$(json 'j["sandbox"]["landlock"]')" = "$(landlock_expected)" ] ||
+		fail "sandbox $(json 'j["sandbox"]'), expected landlock $(landlock_expected)" || return 1
 
 	# Counters grow with guest work.
 	expect_api 200 "$sock" GET vm.counters || return 1

@@ -201,3 +201,12 @@ expect_api() {
 json() {
 	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($1)" "$T/body"
 }
+
+# The kernel's Landlock ABI (0: none), and what vm.info's sandbox.landlock
+# should say under the default --landlock auto (sardine needs ABI 2).
+landlock_abi() {
+	python3 -c 'import ctypes; print(max(ctypes.CDLL(None).syscall(444, None, 0, 1), 0))'
+}
+landlock_expected() {
+	[ "$(landlock_abi)" -ge 2 ] && echo on || echo off
+}
