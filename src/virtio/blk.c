@@ -477,17 +477,6 @@ static int create_queues(struct virtio_blk *blk)
 	return 0;
 }
 
-static void name_threads(struct virtio_blk *blk, unsigned int index)
-{
-	for (unsigned int i = 0; i < blk->dev.nr_loops; i++) {
-		char name[16];
-
-		snprintf(name, sizeof(name), "blk%u-io%u", index % 100, i % 100);
-		if (blk->dev.loops[i].thread_started)
-			pthread_setname_np(blk->dev.loops[i].thread, name);
-	}
-}
-
 int virtio_blk_create(struct vm *vm, unsigned int index, const struct disk_config *cfg,
 		      struct blk_image *img, struct virtio_dev **out)
 {
@@ -513,7 +502,6 @@ int virtio_blk_create(struct vm *vm, unsigned int index, const struct disk_confi
 	blk->dev.config_len = sizeof(blk->config);
 	if (getenv(BLK_POLL_ENV))
 		blk->poll_max_ns = strtoull(getenv(BLK_POLL_ENV), NULL, 10) * 1000;
-	name_threads(blk, index);
 	blk->img = img;
 	describe(blk, nr_queues);
 	ret = create_queues(blk);

@@ -32,10 +32,14 @@ int virtio_dev_init(struct virtio_dev *d, struct vm *vm, const char *name, uint1
 		virtq_init(&d->vqs[q], queue_size);
 	for (; d->nr_loops < nr_loops; d->nr_loops++) {
 		struct event_loop *l = &d->loops[d->nr_loops];
+		char thread_name[16];
 
+		/* One thread per loop, told apart where a device has several. */
+		snprintf(thread_name, sizeof(thread_name), nr_loops > 1 ? "%s.%u" : "%s", name,
+			 d->nr_loops);
 		ret = event_loop_init(l, name);
 		if (!ret) {
-			ret = event_loop_start_thread(l);
+			ret = event_loop_start_thread(l, thread_name);
 			if (ret)
 				event_loop_destroy(l);
 		}

@@ -211,13 +211,14 @@ static void *loop_thread(void *arg)
 	return NULL;
 }
 
-int event_loop_start_thread(struct event_loop *loop)
+int event_loop_start_thread(struct event_loop *loop, const char *thread_name)
 {
 	int ret;
 
 	loop->io_thread = true;
 	io_sched_init(&loop->sched);
-	ret = thread_start(&loop->thread, THREAD_STACK_IO, loop->name, loop_thread, loop);
+	ret = thread_start(&loop->thread, THREAD_STACK_IO, thread_name ? thread_name : loop->name,
+			   loop_thread, loop);
 
 	if (ret)
 		return ret;

@@ -50,7 +50,8 @@ int event_loop_del(struct event_loop *loop, int fd);
 
 /* Run on the calling thread until event_loop_stop. */
 void event_loop_run(struct event_loop *loop);
-int event_loop_start_thread(struct event_loop *loop);
+/* Or on a thread of its own, named thread_name (NULL: the loop's name). */
+int event_loop_start_thread(struct event_loop *loop, const char *thread_name);
 void event_loop_stop(struct event_loop *loop);
 
 #endif

@@ -1,7 +1,10 @@
 #include "vmm/thread.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
 
 /* The process-directed signals the control loop reads from its signalfd,
  * and the vCPU kick.  A thread that does not block them may be the one the
@@ -21,28 +24,52 @@ static void control_signals(sigset_t *set)
 	sigaddset(set, SIGUSR2);
 }
 
+struct thread_start_args {
+	void *(*fn)(void *);
+	void *arg;
+	char comm[16];
+};
+
+/* The thread names itself: naming another thread writes its
+ * /proc/self/task/TID/comm, which Landlock (vmm/landlock.h) refuses. */
+static void *thread_main(void *opaque)
+{
+	struct thread_start_args a = *(struct thread_start_args *)opaque;
+
+	free(opaque);
+	prctl(PR_SET_NAME, a.comm, 0, 0, 0);
+	return a.fn(a.arg);
+}
+
 int thread_start(pthread_t *thread, size_t stack_size, const char *name,
 		 void *(*fn)(void *), void *arg)
 {
+	struct thread_start_args *a = malloc(sizeof(*a));
 	pthread_attr_t attr;
 	sigset_t block, old;
-	char comm[16];
 	int ret;
 
+	if (!a)
+		return -ENOMEM;
+	a->fn = fn;
+	a->arg = arg;
+	snprintf(a->comm, sizeof(a->comm), "%s", name);
 	ret = pthread_attr_init(&attr);
-	if (ret)
+	if (ret) {
+		free(a);
 		return -ret;
+	}
 	control_signals(&block);
 	/* The new thread inherits the mask in force at pthread_create. */
 	pthread_sigmask(SIG_BLOCK, &block, &old);
 	ret = pthread_attr_setstacksize(&attr, stack_size);
 	if (!ret)
-		ret = pthread_create(thread, &attr, fn, arg);
+		ret = pthread_create(thread, &attr, thread_main, a);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
-	if (ret)
+	if (ret) {
+		free(a);
 		return -ret;
-	snprintf(comm, sizeof(comm), "%s", name);
-	pthread_setname_np(*thread, comm);
+	}
 	return 0;
 }

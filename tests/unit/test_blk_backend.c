@@ -449,7 +449,7 @@ static void drain_from_another_thread(void **state)
 		d.buf = aligned_alloc(4096, 32 * 4096);
 		d.trigger = eventfd(0, EFD_CLOEXEC);
 		assert_int_equal(event_loop_add(&d.e->loop, d.trigger, EPOLLIN, submit_on_loop, &d), 0);
-		assert_int_equal(event_loop_start_thread(&d.e->loop), 0);
+		assert_int_equal(event_loop_start_thread(&d.e->loop, NULL), 0);
 		assert_int_equal(write(d.trigger, &one, sizeof(one)), sizeof(one));
 		while (__atomic_load_n(&d.done, __ATOMIC_SEQ_CST) == 0 && !blk_ctx_inflight(d.e->ctx))
 			usleep(100);
