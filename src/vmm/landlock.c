@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <linux/landlock.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,17 +22,20 @@
 #define FS_IOCTL_DEV (1ULL << 15) /* ABI 5 */
 #define NET_BIND_TCP (1ULL << 0)  /* ABI 4 */
 #define NET_CONNECT_TCP (1ULL << 1)
+#define SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
+#define SCOPE_SIGNAL (1ULL << 1)
 
 #define FS_ABI1 ((1ULL << 13) - 1) /* EXECUTE .. MAKE_SYM */
 #define FS_FILE_RIGHTS                                                                      \
 	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |                       \
 	 LANDLOCK_ACCESS_FS_READ_FILE | FS_TRUNCATE | FS_IOCTL_DEV)
 
-/* The ruleset attribute as ABI 4 lays it out; older kernels are given
- * only its first field (they refuse a longer one with E2BIG). */
+/* The ruleset attribute as ABI 6 lays it out; older kernels are given
+ * only the fields they know (they refuse a longer one with E2BIG). */
 struct ruleset_attr {
 	uint64_t handled_access_fs;
 	uint64_t handled_access_net;
+	uint64_t scoped;
 };
 
 int landlock_parse_mode(const char *text, enum landlock_mode *out)
@@ -85,6 +89,13 @@ int landlock_rules_init(struct landlock_rules *r)
 	attr.handled_access_fs = handled_fs(r->abi);
 	if (r->abi >= 4) { /* no rule allows any port: no TCP at all */
 		attr.handled_access_net = NET_BIND_TCP | NET_CONNECT_TCP;
+		size = offsetof(struct ruleset_attr, scoped);
+	}
+	/* Signals and abstract Unix sockets only within the domain: sardine
+	 * signals its own threads (all started inside it) and has no use for
+	 * other processes' abstract sockets. */
+	if (r->abi >= 6) {
+		attr.scoped = SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL;
 		size = sizeof(attr);
 	}
 	fd = syscall(SYS_landlock_create_ruleset, &attr, size, 0);

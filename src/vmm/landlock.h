@@ -6,7 +6,9 @@
  * --balloon auto, the directory of its sockets, and the system's libraries
  * (read).  Descriptors already open are not affected: this is about a
  * device thread taken over by the guest opening something new.  With ABI
- * 4 (6.7) TCP bind and connect are refused as well: sardine uses neither.
+ * 4 (6.7) TCP bind and connect are refused as well: sardine uses neither;
+ * with ABI 6 (6.12) signals to processes outside the domain and abstract
+ * Unix sockets of other processes too.
  *
  * Unlike the seccomp filter, a Landlock domain binds only the thread that
  * enters it and threads created after: sardine enters it before it starts

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -187,6 +188,8 @@ static void confined_child(int abi)
 	CHECK(25, try_open("/proc/self/status", O_RDONLY) == 0);
 	if (abi >= 4) /* no TCP, not even to a closed port on loopback */
 		CHECK(26, try_tcp() == EACCES);
+	if (abi >= 6) /* no signal out of the domain, not even an existence check */
+		CHECK(29, kill(getppid(), 0) < 0 && errno == EPERM);
 	CHECK(27, try_at(rename, "share/b/sym", "share/b/sym2") == 0);
 	CHECK(28, unlink_in("share/b/sym2") == 0 && unlink_in("share/b/moved") == 0 &&
 			  unlink_in("share/a/linked") == 0);
