@@ -275,10 +275,11 @@ static void modes_parse(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(confined_to_the_vms_files),
-		cmocka_unit_test(off_confines_nothing),
+		/* Per test: cmocka tears down after a failed test too. */
+		cmocka_unit_test_setup_teardown(confined_to_the_vms_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(off_confines_nothing, setup, teardown),
 		cmocka_unit_test(modes_parse),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, NULL, NULL);
 }
