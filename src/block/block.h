@@ -146,8 +146,10 @@ void blk_advance(struct blk_req *req, uint64_t n);
  * descriptor (it then is req->fd). */
 bool blk_fallback_buffered(struct blk_image *img, struct blk_req *req, int err);
 
-/* The thread pool shared by an image's ctxs. */
+/* The thread pool shared by an image's ctxs: created with the image, its
+ * workers started by blk_pool_start (idempotent; 0 once any runs). */
 int blk_pool_create(struct blk_image *img, unsigned int threads, struct blk_pool **out);
+int blk_pool_start(struct blk_pool *pool);
 void blk_pool_destroy(struct blk_pool *pool);
 /* Hands the chain first..last (linked by next) to the workers at once. */
 void blk_pool_queue(struct blk_pool *pool, struct blk_req *first, struct blk_req *last,

@@ -189,7 +189,7 @@ int blk_image_open(struct blk_image *img, const struct disk_config *cfg, char *e
 								      : POOL_THREADS_URING,
 			      &img->pool);
 	if (ret) {
-		err_reason(err, errlen, ret, "disk %s: cannot start I/O threads: %s", img->path,
+		err_reason(err, errlen, ret, "disk %s: cannot set up its I/O threads: %s", img->path,
 		       strerror(-ret));
 		goto err_buffered;
 	}
