@@ -147,7 +147,8 @@ void blk_advance(struct blk_req *req, uint64_t n);
 bool blk_fallback_buffered(struct blk_image *img, struct blk_req *req, int err);
 
 /* The thread pool shared by an image's ctxs: created with the image, its
- * workers started by blk_pool_start (idempotent; 0 once any runs). */
+ * workers started by its first ctx (blk_pool_start: on the control thread;
+ * a no-op once started; 0 once any runs). */
 int blk_pool_create(struct blk_image *img, unsigned int threads, struct blk_pool **out);
 int blk_pool_start(struct blk_pool *pool);
 void blk_pool_destroy(struct blk_pool *pool);

@@ -147,7 +147,9 @@ int blk_ctx_create(struct blk_image *img, struct event_loop *loop, unsigned int 
 			img->engine = ctx->engine = BLK_ENGINE_THREADS;
 		}
 	}
-	ret = event_loop_add(loop, ctx->efd, EPOLLIN, on_completion, ctx);
+	ret = blk_pool_start(img->pool);
+	if (!ret)
+		ret = event_loop_add(loop, ctx->efd, EPOLLIN, on_completion, ctx);
 	if (ret)
 		goto err_ring;
 	*out = ctx;

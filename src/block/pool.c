@@ -48,9 +48,9 @@ static void *worker(void *arg)
 	}
 }
 
-/* The workers start later (blk_pool_start): an image is opened before
- * sardine confines itself, and threads started then would stay outside
- * its Landlock domain (vmm/landlock.h). */
+/* The workers start with the image's first ctx (blk_pool_start): an image
+ * is opened before sardine confines itself, and threads started then would
+ * stay outside its Landlock domain (vmm/landlock.h). */
 int blk_pool_create(struct blk_image *img, unsigned int threads, struct blk_pool **out)
 {
 	struct blk_pool *pool = calloc(1, sizeof(*pool) + threads * sizeof(pthread_t));
@@ -67,19 +67,16 @@ int blk_pool_create(struct blk_image *img, unsigned int threads, struct blk_pool
 
 int blk_pool_start(struct blk_pool *pool)
 {
-	unsigned int n;
 	int ret = 0;
 
-	pthread_mutex_lock(&pool->lock);
-	for (n = pool->nr_threads; n < pool->max_threads; n++) {
-		ret = thread_start(&pool->threads[n], THREAD_STACK_IO, "blk-pool", worker, pool);
+	for (; pool->nr_threads < pool->max_threads; pool->nr_threads++) {
+		ret = thread_start(&pool->threads[pool->nr_threads], THREAD_STACK_IO, "blk-pool",
+				   worker, pool);
 		if (ret)
 			break;
 	}
-	__atomic_store_n(&pool->nr_threads, n, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&pool->lock);
 	/* Fewer workers than asked for still serve. */
-	return n ? 0 : ret;
+	return pool->nr_threads ? 0 : ret;
 }
 
 void blk_pool_destroy(struct blk_pool *pool)
@@ -88,7 +85,7 @@ void blk_pool_destroy(struct blk_pool *pool)
 	pool->stop = true;
 	pthread_cond_broadcast(&pool->work);
 	pthread_mutex_unlock(&pool->lock);
-	for (unsigned int i = 0; i < __atomic_load_n(&pool->nr_threads, __ATOMIC_ACQUIRE); i++)
+	for (unsigned int i = 0; i < pool->nr_threads; i++)
 		pthread_join(pool->threads[i], NULL);
 	pthread_mutex_destroy(&pool->lock);
 	pthread_cond_destroy(&pool->work);
@@ -98,17 +95,6 @@ void blk_pool_destroy(struct blk_pool *pool)
 void blk_pool_queue(struct blk_pool *pool, struct blk_req *first, struct blk_req *last,
 		    unsigned int count)
 {
-	/* A pool nobody started (a ctx used without a device): start it now,
-	 * or do the work here rather than never. */
-	if (!__atomic_load_n(&pool->nr_threads, __ATOMIC_ACQUIRE) && blk_pool_start(pool)) {
-		for (struct blk_req *req = first, *next; req; req = next) {
-			next = req == last ? NULL : req->next;
-			req->next = NULL;
-			req->result = blk_exec_sync(pool->img, req);
-			blk_ctx_complete_async(req->ctx, req);
-		}
-		return;
-	}
 	last->next = NULL;
 	pthread_mutex_lock(&pool->lock);
 	if (pool->tail)

@@ -504,13 +504,6 @@ int virtio_blk_create(struct vm *vm, unsigned int index, const struct disk_confi
 		blk->poll_max_ns = strtoull(getenv(BLK_POLL_ENV), NULL, 10) * 1000;
 	blk->img = img;
 	describe(blk, nr_queues);
-	/* The image's helper threads, started here, inside sardine's
-	 * confinement (a no-op after a reboot). */
-	ret = blk_pool_start(img->pool);
-	if (ret) {
-		log_error("%s: cannot start its I/O threads: %s", blk->name, strerror(-ret));
-		goto err;
-	}
 	ret = create_queues(blk);
 	if (ret) {
 		log_error("%s: cannot set up its queues: %s", blk->name, strerror(-ret));

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <libgen.h>
 #include <stddef.h>
 #include <linux/landlock.h>
 #include <stdio.h>
@@ -253,17 +254,8 @@ static int add_vm_rules(struct landlock_rules *r, const struct vm_config *cfg,
 		g[n++] = (struct grant){ "/dev/net/tun", LL_READ | LL_WRITE | LL_DEV, false };
 	/* The API and console sockets: made at boot, removed at exit. */
 	if (sock_path && sock_path[0] && strlen(sock_path) < sizeof(sock_dir)) {
-		char *slash;
-
 		strcpy(sock_dir, sock_path);
-		slash = strrchr(sock_dir, '/');
-		if (slash == sock_dir)
-			slash[1] = '\0';
-		else if (slash)
-			*slash = '\0';
-		else
-			strcpy(sock_dir, ".");
-		g[n++] = (struct grant){ sock_dir, LL_SOCK, true };
+		g[n++] = (struct grant){ dirname(sock_dir), LL_SOCK, true };
 	}
 	for (i = 0; i < n; i++) {
 		ret = grant(r, &g[i], err, errlen);
@@ -293,14 +285,14 @@ int landlock_confine(const struct vm_config *cfg, const char *sock_path, enum la
 	if (!ret && r.abi < 2)
 		ret = -EOPNOTSUPP;
 	if (ret) {
+		const char *why = ret == -EOPNOTSUPP ? "off at boot, or ABI 1" : strerror(-ret);
+
 		landlock_rules_free(&r);
 		if (mode == LANDLOCK_AUTO) {
-			log_info("not confined: this kernel has no usable Landlock (%s)",
-				 ret == -EOPNOTSUPP ? "off at boot, or ABI 1" : strerror(-ret));
+			log_info("not confined: this kernel has no usable Landlock (%s)", why);
 			return 0;
 		}
-		snprintf(err, errlen, "--landlock on: this kernel has no usable Landlock (%s)",
-			 ret == -EOPNOTSUPP ? "off at boot, or ABI 1" : strerror(-ret));
+		snprintf(err, errlen, "--landlock on: this kernel has no usable Landlock (%s)", why);
 		return ret;
 	}
 	ret = add_vm_rules(&r, cfg, sock_path, err, errlen);

@@ -378,7 +378,6 @@ static uint64_t uptime_ms(const struct vmm *v)
 	       (uint64_t)((now.tv_nsec - v->boot_time.tv_nsec) / 1000000);
 }
 
-/* VmInfo, plus sardine's "name", "uptime_ms" and "balloon". */
 /* A sardine extension of vm.info: how the process is confined. */
 static struct json_object *sandbox_json(const struct vmm *v)
 {
@@ -392,6 +391,7 @@ static struct json_object *sandbox_json(const struct vmm *v)
 	return o;
 }
 
+/* VmInfo, plus sardine's "name", "uptime_ms", "balloon" and "sandbox". */
 static char *info_json(const struct vmm *v)
 {
 	struct json_object *doc = json_object_new_object();
@@ -408,7 +408,6 @@ static char *info_json(const struct vmm *v)
 	return to_text(doc);
 }
 
-/* vm.create checks the files it names now, where the client sees why. */
 /* Opened, not access()ed: Landlock refuses an open that access() passes. */
 static bool readable(const char *path)
 {
@@ -420,6 +419,7 @@ static bool readable(const char *path)
 	return true;
 }
 
+/* vm.create checks the files it names now, where the client sees why. */
 static int check_payload(const struct vm_config *cfg, struct api_response *resp)
 {
 	if (!readable(cfg->kernel)) {
@@ -536,9 +536,8 @@ static void on_api(void *opaque, uint32_t events)
 
 /* ---- identity: the name and the API socket */
 
-/* Binds the API socket; -EADDRINUSE when a live VMM owns that path. */
-/* Binds the API socket; the server's thread starts later (start_api),
- * once the process is confined. */
+/* Binds the API socket; -EADDRINUSE when a live VMM owns that path.  The
+ * server's thread starts later (start_api), once the process is confined. */
 static int listen_api(struct vmm *v, const char *path, char *err, size_t errlen)
 {
 	int fd;
@@ -631,6 +630,7 @@ static int setup_identity(struct vmm *v, const char *name, const char *api_socke
 
 static int vmm_init(struct vmm *v, const char *name, const char *api_socket)
 {
+	const char *landlock = "off";
 	char err[256];
 	int ret;
 
@@ -662,9 +662,12 @@ static int vmm_init(struct vmm *v, const char *name, const char *api_socket)
 	ret = start_api(v);
 	if (ret)
 		return ret;
+	if (v->landlock_abi)
+		landlock = "on";
+	else if (v->serve && v->sandbox.landlock != LANDLOCK_OFF)
+		landlock = "at the first boot";
 	log_info("VM '%s'%s%s, seccomp %s, landlock %s", v->name, v->api ? ", API on " : "",
-		 v->api ? v->sock_path : "", sandbox_mode_name(v->sandbox.seccomp),
-		 v->landlock_abi ? "on" : v->sandbox.landlock != LANDLOCK_OFF && v->serve ? "at the first boot" : "off");
+		 v->api ? v->sock_path : "", sandbox_mode_name(v->sandbox.seccomp), landlock);
 	return 0;
 }
 
@@ -704,7 +707,6 @@ int vmm_run(const struct vm_config *cfg, const struct vmm_sandbox *sandbox)
 		return EXIT_VM_ERROR;
 	}
 	v->sandbox = *sandbox;
-	v->api_listen_fd = -1;
 	/* Bad files are the user's to fix (exit 2); a host without usable
 	 * KVM is not (exit 1).  Both before anything is created. */
 	if (arch_validate_config(&v->cfg, &guest_is_linux) || open_backends(v)) {
@@ -745,7 +747,6 @@ int vmm_serve(const char *name, const char *api_socket, const struct vmm_sandbox
 		return EXIT_VM_ERROR;
 	v->serve = true;
 	v->sandbox = *sandbox;
-	v->api_listen_fd = -1;
 	if (vmm_init(v, name, api_socket)) {
 		vmm_cleanup(v);
 		return EXIT_USAGE;
