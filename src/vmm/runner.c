@@ -648,16 +648,21 @@ static int vmm_init(struct vmm *v, const char *name, const char *api_socket)
 	ret = setup_identity(v, name, api_socket, v->serve);
 	if (ret)
 		return ret;
+	/* A sandbox this host cannot give is the host's lack, like a
+	 * missing KVM capability: exit status 1, not 2. */
 	ret = sandbox_apply(v->sandbox.seccomp, err, sizeof(err));
 	if (ret) {
 		log_error("cannot install the seccomp filter: %s", err);
+		v->status = EXIT_VM_ERROR;
 		return ret;
 	}
 	/* sardine run knows its files now: confined before any thread
 	 * starts (a Landlock domain binds only threads started after). */
-	if (!v->serve && confine(v, err, sizeof(err))) {
+	ret = v->serve ? 0 : confine(v, err, sizeof(err));
+	if (ret) {
 		log_error("%s", err);
-		return -EPERM;
+		v->status = EXIT_VM_ERROR;
+		return ret;
 	}
 	ret = start_api(v);
 	if (ret)
@@ -722,9 +727,11 @@ int vmm_run(const struct vm_config *cfg, const struct vmm_sandbox *sandbox)
 		free(v);
 		return EXIT_VM_ERROR;
 	}
+	v->status = EXIT_USAGE;
 	if (vmm_init(v, cfg->name, cfg->api_socket)) {
+		status = v->status;
 		vmm_cleanup(v);
-		return EXIT_USAGE;
+		return status;
 	}
 	strcpy(v->cfg.name, v->name);
 	v->state = VM_STATE_CREATED;
@@ -747,9 +754,11 @@ int vmm_serve(const char *name, const char *api_socket, const struct vmm_sandbox
 		return EXIT_VM_ERROR;
 	v->serve = true;
 	v->sandbox = *sandbox;
+	v->status = EXIT_USAGE;
 	if (vmm_init(v, name, api_socket)) {
+		status = v->status;
 		vmm_cleanup(v);
-		return EXIT_USAGE;
+		return status;
 	}
 	if (!v->api)
 		log_warn("serving without an API socket: only a signal ends this");
