@@ -122,11 +122,11 @@ box_state() {
 # Under tests/box only: how fast this box runs a guest, measured without
 # sardine: QEMU/KVM boots the test guest, which powers off at once (~6 s in
 # a box on a 2-core host), beside a CPU-only job and the box's local timer
-# rate (HZ, ~250/s).  Prints one line; fails when the boot took longer
-# than SARDINE_BOX_PROBE_LIMIT seconds (30).  CI twice saw a box run its
-# guests 10-20 times slower than usual for ~40 minutes from its start,
-# while the box beside it ran normally: such a box fails every test that
-# has a time limit, whatever sardine does.
+# rate (HZ, ~250/s) and its TSC calibrations.  Prints one line; fails when
+# the boot took longer than SARDINE_BOX_PROBE_LIMIT seconds (30).  A box
+# whose guests crawl (tests/box/README.md: CI twice saw one 10-20 times
+# slower than usual, from a box kernel's TSC calibration) fails every test
+# that has a time limit, whatever sardine does.
 box_fit() {
 	local t0 boot cpu loc0 loc1 log=$SESSION_DIR/probe.log
 	t0=$(date +%s%N)
@@ -143,7 +143,9 @@ box_fit() {
 	sleep 2
 	loc1=$(awk '/^ *LOC:/ {print $2}' /proc/interrupts)
 	echo "# box fitness: a QEMU/KVM guest boot ${boot/%[0-9]/& ms}, sha256 of 32 MiB ${cpu} ms," \
-		"local timer $(((loc1 - loc0) / 2))/s, up $(cut -d' ' -f1 /proc/uptime)s"
+		"local timer $(((loc1 - loc0) / 2))/s, up $(cut -d' ' -f1 /proc/uptime)s," \
+		"TSC $(dmesg | sed -nE 's/.*tsc: (Detected|Refined TSC clocksource calibration:) ([0-9.]+ MHz).*/\2/p' |
+			paste -sd/) (quick/refined)"
 	rm -f "$log"
 	[ "$boot" != failed ] && [ "$boot" -le $((${SARDINE_BOX_PROBE_LIMIT:-30} * 1000)) ]
 }
