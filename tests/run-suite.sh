@@ -131,7 +131,9 @@ box_state() {
 box_fit() {
 	local t0 boot cpu loc0 loc1 log=$SESSION_DIR/probe.log
 	t0=$(date +%s%N)
-	timeout 600 qemu-system-x86_64 -M q35 -enable-kvm -cpu host -m 256 -smp 1 -nodefaults \
+	# 120 s: a crawling box needs ~50; a QEMU that hangs must not hold
+	# the suite for long.
+	timeout 120 qemu-system-x86_64 -M q35 -enable-kvm -cpu host -m 256 -smp 1 -nodefaults \
 		-no-user-config -display none -no-reboot -serial "file:$log" \
 		-kernel "$GUEST_BZIMAGE" -initrd "$GUEST_INITRD" -append "console=ttyS0 quiet panic=-1 -- sleep 2" \
 		</dev/null >/dev/null 2>&1
