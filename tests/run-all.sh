@@ -71,9 +71,9 @@ box_attempt() {
 	sleep 1
 }
 
-# One line on the state of a box's TCG translator (QEMU's "info jit"),
-# at a box's first minute and every 5 minutes after: a box that crawls because the emulator keeps
-# flushing or invalidating translated code shows it here.
+# One line on the state of a box's TCG translator (QEMU's "info jit"), at
+# a box's first minute and every 5 minutes after: a box that crawls because
+# the emulator keeps flushing or invalidating translated code shows it here.
 jit_sample() {
 	"$tests/box/monitor" "$1" "info jit" 2>/dev/null | awk -v t="$SECONDS" '
 		/^gen code size/ { split($4, a, "/"); code = int(a[1] / 1048576) }

@@ -634,6 +634,8 @@ static int vmm_init(struct vmm *v, const char *name, const char *api_socket)
 	char err[256];
 	int ret;
 
+	/* What a failure here ends sardine with: mostly a usage problem. */
+	v->status = EXIT_USAGE;
 	v->signal_fd = -1;
 	v->api_listen_fd = -1;
 	ret = event_loop_init(&v->loop, "control");
@@ -727,7 +729,6 @@ int vmm_run(const struct vm_config *cfg, const struct vmm_sandbox *sandbox)
 		free(v);
 		return EXIT_VM_ERROR;
 	}
-	v->status = EXIT_USAGE;
 	if (vmm_init(v, cfg->name, cfg->api_socket)) {
 		status = v->status;
 		vmm_cleanup(v);
@@ -754,7 +755,6 @@ int vmm_serve(const char *name, const char *api_socket, const struct vmm_sandbox
 		return EXIT_VM_ERROR;
 	v->serve = true;
 	v->sandbox = *sandbox;
-	v->status = EXIT_USAGE;
 	if (vmm_init(v, name, api_socket)) {
 		status = v->status;
 		vmm_cleanup(v);
