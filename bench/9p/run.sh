@@ -93,7 +93,7 @@ LOGDIR=$work LIMIT=2400 python3 "$here/measure.py" "$work/vmms" "$work/results.j
 {
 	echo "# 9p benchmark"
 	echo
-	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') inside tests/box (QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG, $(nproc) CPUs, nested KVM),"
+	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') inside tests/box (QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG, $(nproc) CPUs, nested KVM, $(box_tsc)),"
 	echo "box kernel $(uname -r), on a host with $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')."
 	echo "Everything in the box is emulated: absolute numbers are far below native; compare ratios within this table only."
 	echo

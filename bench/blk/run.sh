@@ -219,7 +219,7 @@ fio_line() { echo "fio --name=$1 --filename=$2 ${JOB_ARGS[$1]} $FIO_COMMON"; }
 	echo "## Machine"
 	echo
 	echo "- outside: ${BENCH_HOST_DESC:-not given (set BENCH_HOST_DESC)}"
-	echo "- where this ran: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), Linux $(uname -r)${BOX:+ — inside tests/box: QEMU/TCG with nested KVM, so only ratios between the columns mean anything}"
+	echo "- where this ran: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs, $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo), Linux $(uname -r)${BOX:+ — inside tests/box: QEMU/TCG with nested KVM, so only ratios between the columns mean anything; $(box_tsc)}"
 	echo "- images: 1 GiB raw files on $(df --output=fstype "$IMGDIR" | tail -1) ($IMGDIR), written in full beforehand; one per VMM and one for native fio (the VMMs run side by side and lock their images)"
 	echo "- guest: build/guest vmlinuz + initramfs.cpio + tools.cpio, $CPUS vCPUs, $MEM; both VMs booted side by side, idle while the other one or native fio runs"
 	echo "- ${RUNTIME} s per job after 2 s of ramp; $ROUNDS rounds, the order of native/sardine/QEMU rotating; medians"

@@ -52,7 +52,7 @@ mem=256
 {
 	echo "# Boot benchmark"
 	echo
-	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') inside tests/box (QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG, -cpu EPYC,+svm,+npt, $(nproc) CPUs, nested KVM),"
+	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') inside tests/box (QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG, -cpu EPYC,+svm,+npt, $(nproc) CPUs, nested KVM, $(box_tsc)),"
 	echo "box kernel $(uname -r), on a host with $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//') and 2 cores."
 	echo "Everything in the box is emulated: absolute times are inflated ~10-30x; compare ratios only."
 	echo "${RUNS:-10} runs each; times are min / median / max in seconds. Guest: $mem MiB, 1 vCPU, same kernel and initramfs for all."

@@ -28,7 +28,7 @@ trap 'rm -rf "$work"' EXIT
 {
 	echo "# Density benchmark"
 	echo
-	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') inside tests/box (QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG, $(nproc) CPUs, $(awk '/MemTotal/ {printf "%d MiB", $2 / 1024}' /proc/meminfo) RAM, nested KVM),"
+	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') inside tests/box (QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG, $(nproc) CPUs, $(awk '/MemTotal/ {printf "%d MiB", $2 / 1024}' /proc/meminfo) RAM, nested KVM, $(box_tsc)),"
 	echo "box kernel $(uname -r), on a host with $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')."
 	echo "Host memory figures are the box's. Guest: Debian's kernel (PVH vmlinux) and the test initramfs, 1 vCPU, for every VMM."
 	echo "KSM: run=1, pages_to_scan=1000, sleep_millisecs=20 for every configuration (sardine-plain opts its guests out with --no-merge)."

@@ -144,7 +144,7 @@ set +x
 {
 	echo "# Network benchmark"
 	echo
-	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') inside tests/box (QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG, $(nproc) CPUs, nested KVM),"
+	echo "Measured $(date -u '+%Y-%m-%d %H:%M UTC') inside tests/box (QEMU $(qemu-system-x86_64 --version | head -1 | awk '{print $4}') TCG, $(nproc) CPUs, nested KVM, $(box_tsc)),"
 	echo "box kernel $(uname -r), on a host with $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'); the box has its own host core; other work ran on the other."
 	echo "Everything in the box is emulated: absolute numbers are far below real hardware; compare ratios only."
 	echo "Guest: Debian's $(grep -o "linux-image[^ ]* [^ ]*" "$g/packages.txt") (PVH vmlinux) and the test initramfs, $cpus vCPU, $mem MiB, iperf3 3.12 server in the guest."
