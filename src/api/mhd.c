@@ -14,8 +14,8 @@
 static const struct dl_symbol symbols[] = {
 	SYM(start_daemon), SYM(quiesce_daemon), SYM(stop_daemon),
 	SYM(create_response_from_buffer), SYM(add_response_header),
-	SYM(queue_response), SYM(destroy_response), SYM(suspend_connection),
-	SYM(resume_connection), SYM(lookup_connection_value),
+	SYM(queue_response), SYM(destroy_response), SYM(run), SYM(get_timeout),
+	SYM(get_daemon_info), SYM(lookup_connection_value),
 };
 
 int mhd_load(struct mhd_lib *lib, char *err, size_t errlen)

@@ -22,8 +22,9 @@ struct mhd_lib {
 	__typeof__(&MHD_add_response_header) add_response_header;
 	__typeof__(&MHD_queue_response) queue_response;
 	__typeof__(&MHD_destroy_response) destroy_response;
-	__typeof__(&MHD_suspend_connection) suspend_connection;
-	__typeof__(&MHD_resume_connection) resume_connection;
+	__typeof__(&MHD_run) run;
+	__typeof__(&MHD_get_timeout) get_timeout;
+	__typeof__(&MHD_get_daemon_info) get_daemon_info;
 	__typeof__(&MHD_lookup_connection_value) lookup_connection_value;
 };
 

@@ -2,14 +2,13 @@
 #include "api/server.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,26 +32,21 @@ struct request {
 	bool answered; /* an early answer (413) is queued: ignore the rest */
 	bool too_big;  /* the body is being thrown away: answer 413 at its end */
 	size_t discarded;
-	bool queued;   /* handed to the control thread */
-	bool done;     /* the control thread has answered */
+	bool queued;   /* an answer is queued: counted in srv->unsent */
 	struct api_call call;
 	struct api_response resp;
-	struct request *next;
 };
 
 struct api_server {
 	struct mhd_lib mhd;
 	struct MHD_Daemon *daemon; /* NULL until the first client comes */
 	int listen_fd;
-	int event_fd;
-	int poll_fd;   /* epoll: event_fd, and listen_fd until the daemon runs */
+	int timer_fd;  /* when libmicrohttpd wants to run next (timeouts, work left) */
+	int poll_fd;   /* epoll: listen_fd until the daemon runs, then its epoll and timer_fd */
 	api_exec_fn exec;
 	void *opaque;
-	pthread_mutex_t lock; /* the queue, stopping, in_flight */
-	pthread_cond_t idle;
-	struct request *head, **tail;
 	bool stopping;
-	unsigned int in_flight; /* handed over and not yet completed */
+	unsigned int unsent; /* answers queued and not yet sent */
 };
 
 static enum MHD_Result send_response(struct request *r)
@@ -69,6 +63,10 @@ static enum MHD_Result send_response(struct request *r)
 		r->srv->mhd.add_response_header(mr, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	ret = r->srv->mhd.queue_response(r->conn, r->resp.status, mr);
 	r->srv->mhd.destroy_response(mr);
+	if (ret == MHD_YES && !r->queued) {
+		r->queued = true;
+		r->srv->unsent++;
+	}
 	return ret;
 }
 
@@ -76,29 +74,6 @@ static enum MHD_Result send_error(struct request *r, unsigned int status, const 
 {
 	api_error(&r->resp, status, "%s", msg);
 	return send_response(r);
-}
-
-/* Hands the routed call to the control thread; the connection sleeps
- * until api_server_dispatch() answers it.  Suspending before queueing
- * means the resume can never come first. */
-static enum MHD_Result hand_over(struct api_server *srv, struct request *r)
-{
-	uint64_t one = 1;
-
-	pthread_mutex_lock(&srv->lock);
-	if (srv->stopping) {
-		pthread_mutex_unlock(&srv->lock);
-		return send_error(r, 503, "sardine is shutting down");
-	}
-	srv->mhd.suspend_connection(r->conn);
-	r->queued = true;
-	srv->in_flight++;
-	*srv->tail = r;
-	srv->tail = &r->next;
-	pthread_mutex_unlock(&srv->lock);
-	if (write(srv->event_fd, &one, sizeof(one)) < 0)
-		log_debug("wake the control loop: %s", strerror(errno));
-	return MHD_YES;
 }
 
 /* The announced body length (libmicrohttpd has checked its syntax). */
@@ -134,8 +109,9 @@ static enum MHD_Result append_body(struct request *r, const char *data, size_t *
 	return MHD_YES;
 }
 
-/* Called by libmicrohttpd: once when the headers are in, once per piece of
- * body, once when the request is complete, and once more after a resume. */
+/* Called by libmicrohttpd, on the control thread: once when the headers
+ * are in, once per piece of body, once when the request is complete.  The
+ * call runs then and there: the control thread is where every call runs. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version,
 				  const char *upload, size_t *upload_size, void **con_cls)
@@ -164,11 +140,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return append_body(r, upload, upload_size);
 	if (r->too_big)
 		return send_error(r, 413, "request body too large");
-	if (r->done)
-		return send_response(r);
 	if (api_route(method, url, r->body, r->len, &r->call, &r->resp))
 		return send_response(r);
-	return hand_over(srv, r);
+	if (srv->stopping)
+		return send_error(r, 503, "sardine is shutting down");
+	srv->exec(srv->opaque, &r->call, &r->resp);
+	return send_response(r);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
@@ -179,12 +156,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 	if (!r)
 		return;
-	if (r->queued) {
-		pthread_mutex_lock(&srv->lock);
-		srv->in_flight--;
-		pthread_cond_broadcast(&srv->idle);
-		pthread_mutex_unlock(&srv->lock);
-	}
+	if (r->queued)
+		srv->unsent--;
 	api_call_free(&r->call);
 	api_response_free(&r->resp);
 	free(r->body);
@@ -203,17 +176,49 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("libmicrohttpd: %s", msg);
 }
 
+static int watch(int poll_fd, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	return epoll_ctl(poll_fd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+/* Lets libmicrohttpd do what its sockets allow, then arms timer_fd for
+ * when it wants to run again (an idle connection's timeout; at once where
+ * it left work it could not finish, which its epoll fd will not show). */
+static void run_daemon(struct api_server *srv)
+{
+	struct itimerspec next = { { 0, 0 }, { 0, 0 } };
+	MHD_UNSIGNED_LONG_LONG ms;
+	uint64_t expired;
+
+	if (read(srv->timer_fd, &expired, sizeof(expired)) < 0 && errno != EAGAIN)
+		log_debug("timer: %s", strerror(errno));
+	srv->mhd.run(srv->daemon);
+	if (srv->mhd.get_timeout(srv->daemon, &ms) == MHD_YES) {
+		next.it_value.tv_sec = (time_t)(ms / 1000);
+		next.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+		if (!ms)
+			next.it_value.tv_nsec = 1; /* all zero would disarm */
+	}
+	timerfd_settime(srv->timer_fd, 0, &next, NULL);
+}
+
 /* Loads libmicrohttpd and hands it the listening socket: on the first
- * client, not before (see api/mhd.h).  On failure the socket is closed, so
- * clients are refused at once rather than left waiting. */
+ * client, not before (see api/mhd.h).  It runs on the control thread
+ * (external epoll mode): sardine has no HTTP thread, so a Landlock domain
+ * the control thread enters binds the API too (vmm/landlock.h).  On
+ * failure the socket is closed, so clients are refused at once rather
+ * than left waiting. */
 static void start_daemon(struct api_server *srv)
 {
+	const union MHD_DaemonInfo *info;
 	char err[256];
 
 	epoll_ctl(srv->poll_fd, EPOLL_CTL_DEL, srv->listen_fd, NULL);
 	if (mhd_load(&srv->mhd, err, sizeof(err)) == 0) {
 		srv->daemon = srv->mhd.start_daemon(
-			MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0,
+			MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0,
 			NULL, NULL, on_request, srv,
 			MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)srv->listen_fd,
@@ -222,33 +227,34 @@ static void start_daemon(struct api_server *srv)
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HEADER_MEMORY,
 			MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
 			MHD_OPTION_END);
-		if (srv->daemon)
+		info = srv->daemon ? srv->mhd.get_daemon_info(srv->daemon, MHD_DAEMON_INFO_EPOLL_FD)
+				   : NULL;
+		if (info && watch(srv->poll_fd, info->epoll_fd) == 0) {
+			run_daemon(srv); /* the client that woke us */
 			return;
+		}
 		snprintf(err, sizeof(err), "libmicrohttpd did not start");
+		if (srv->daemon) {
+			srv->mhd.stop_daemon(srv->daemon); /* closes the socket */
+			srv->daemon = NULL;
+			srv->listen_fd = -1;
+		}
 		mhd_unload(&srv->mhd);
 	}
 	log_error("cannot serve the API: %s", err);
-	close(srv->listen_fd);
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
 	srv->listen_fd = -1;
-}
-
-static int watch(int poll_fd, int fd)
-{
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-	return epoll_ctl(poll_fd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
 }
 
 static void free_server(struct api_server *srv)
 {
 	if (srv->listen_fd >= 0)
 		close(srv->listen_fd);
-	if (srv->event_fd >= 0)
-		close(srv->event_fd);
+	if (srv->timer_fd >= 0)
+		close(srv->timer_fd);
 	if (srv->poll_fd >= 0)
 		close(srv->poll_fd);
-	pthread_mutex_destroy(&srv->lock);
-	pthread_cond_destroy(&srv->idle);
 	free(srv);
 }
 
@@ -264,15 +270,12 @@ int api_server_start(struct api_server **out, int listen_fd, api_exec_fn exec, v
 	srv->listen_fd = listen_fd;
 	srv->exec = exec;
 	srv->opaque = opaque;
-	srv->tail = &srv->head;
-	pthread_mutex_init(&srv->lock, NULL);
-	pthread_cond_init(&srv->idle, NULL);
-	srv->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	srv->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	srv->poll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (srv->event_fd < 0 || srv->poll_fd < 0)
+	if (srv->timer_fd < 0 || srv->poll_fd < 0)
 		ret = -errno;
 	if (!ret)
-		ret = watch(srv->poll_fd, srv->event_fd);
+		ret = watch(srv->poll_fd, srv->timer_fd);
 	if (!ret)
 		ret = watch(srv->poll_fd, srv->listen_fd);
 	if (ret) {
@@ -288,41 +291,30 @@ int api_server_fd(const struct api_server *srv)
 	return srv->poll_fd;
 }
 
-static struct request *take_queue(struct api_server *srv)
-{
-	struct request *list;
-
-	pthread_mutex_lock(&srv->lock);
-	list = srv->head;
-	srv->head = NULL;
-	srv->tail = &srv->head;
-	pthread_mutex_unlock(&srv->lock);
-	return list;
-}
-
 void api_server_dispatch(struct api_server *srv)
 {
-	struct request *r, *next;
-	uint64_t v;
-
-	/* Until the daemon runs nothing can queue a call, so a wakeup then is
-	 * the first client on the socket (closed, -1, if that start failed). */
-	if (!srv->daemon && srv->listen_fd >= 0)
-		start_daemon(srv);
-	if (read(srv->event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-		log_debug("event: %s", strerror(errno));
-	for (r = take_queue(srv); r; r = next) {
-		next = r->next;
-		srv->exec(srv->opaque, &r->call, &r->resp);
-		r->done = true;
-		srv->mhd.resume_connection(r->conn);
+	/* Until the daemon runs, a wakeup is the first client on the socket
+	 * (closed, -1, if that start failed). */
+	if (!srv->daemon) {
+		if (srv->listen_fd >= 0)
+			start_daemon(srv);
+		return;
 	}
+	run_daemon(srv);
+}
+
+static long long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 void api_server_stop(struct api_server *srv)
 {
-	struct request *r, *next;
-	struct timespec deadline;
+	struct epoll_event ev[2];
+	long long deadline;
 
 	if (!srv)
 		return;
@@ -330,29 +322,18 @@ void api_server_stop(struct api_server *srv)
 		free_server(srv);
 		return;
 	}
-	pthread_mutex_lock(&srv->lock);
+	/* No new connections, and calls still arriving get 503; the answers
+	 * given (vmm.shutdown's own) go out, for a second at most.  Quiescing
+	 * hands the listening socket back: then it is ours to close;
+	 * otherwise stopping the daemon closes it. */
 	srv->stopping = true;
-	pthread_mutex_unlock(&srv->lock);
-	for (r = take_queue(srv); r; r = next) {
-		next = r->next;
-		api_error(&r->resp, 503, "sardine is shutting down");
-		r->done = true;
-		srv->mhd.resume_connection(r->conn);
-	}
-	/* Let the answers given (vmm.shutdown's own) reach their clients. */
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_nsec += STOP_WAIT_MS * 1000000L;
-	deadline.tv_sec += deadline.tv_nsec / 1000000000L;
-	deadline.tv_nsec %= 1000000000L;
-	pthread_mutex_lock(&srv->lock);
-	while (srv->in_flight &&
-	       pthread_cond_timedwait(&srv->idle, &srv->lock, &deadline) != ETIMEDOUT)
-		;
-	pthread_mutex_unlock(&srv->lock);
-	/* Quiescing hands the listening socket back: then it is ours to
-	 * close; otherwise stopping the daemon closes it. */
 	if (srv->mhd.quiesce_daemon(srv->daemon) == MHD_INVALID_SOCKET)
 		srv->listen_fd = -1;
+	deadline = now_ms() + STOP_WAIT_MS;
+	for (long long left = STOP_WAIT_MS; srv->unsent && left > 0; left = deadline - now_ms()) {
+		epoll_wait(srv->poll_fd, ev, 2, (int)(left < 50 ? left : 50));
+		run_daemon(srv);
+	}
 	srv->mhd.stop_daemon(srv->daemon);
 	mhd_unload(&srv->mhd);
 	free_server(srv);

@@ -13,8 +13,9 @@
  * Unlike the seccomp filter, a Landlock domain binds only the thread that
  * enters it and threads created after: sardine enters it before it starts
  * any thread where it can (sardine run), and `sardine serve` at its first
- * vm.boot, from the VM's configuration (its API thread stays outside; a
- * later vm.create naming other files is refused with EACCES). */
+ * vm.boot, from the VM's configuration, while the control thread (which
+ * serves the API too) is its only thread (a later vm.create naming other
+ * files is refused with EACCES). */
 #ifndef SARDINE_LANDLOCK_H
 #define SARDINE_LANDLOCK_H
 

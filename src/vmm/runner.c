@@ -537,7 +537,7 @@ static void on_api(void *opaque, uint32_t events)
 /* ---- identity: the name and the API socket */
 
 /* Binds the API socket; -EADDRINUSE when a live VMM owns that path.  The
- * server's thread starts later (start_api), once the process is confined. */
+ * server starts later (start_api), once the process is confined. */
 static int listen_api(struct vmm *v, const char *path, char *err, size_t errlen)
 {
 	int fd;

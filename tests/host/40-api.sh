@@ -56,6 +56,10 @@ test_serve_flow_with_curl() {
 	expect_api 409 "$sock" PUT vm.create "$cfg" || return 1
 	expect_api 200 "$sock" GET vm.info || return 1
 	[ "$(json 'j["state"]')" = Created ] || fail "state $(json 'j["state"]')" || return 1
+	# The API is served by the control thread: when the first boot confines
+	# that thread, it is the only one, so the Landlock domain binds all.
+	[ "$(ls /proc/"$SERVE_PID"/task | wc -l)" = 1 ] ||
+		fail "threads before vm.boot: $(cat /proc/"$SERVE_PID"/task/*/comm | paste -sd' ')" || return 1
 	expect_api 405 "$sock" PUT vm.pause || return 1
 	expect_api 204 "$sock" PUT vm.boot || return 1
 	wait_for "$log" 'TICK 00000003' 20 || { fail "the guest does not run"; return 1; }
