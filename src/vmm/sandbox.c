@@ -16,7 +16,7 @@
 #include "vmm/dl.h"
 
 /* Every system call sardine makes once it is set up, through glibc, liburing,
- * libmicrohttpd's thread and the 9P server; anything else stops it.  Kept
+ * libmicrohttpd and the 9P server; anything else stops it.  Kept
  * by running the whole test suite with --seccomp log (the kernel logs each
  * call off the list as an audit record, type=1326). */
 static const char *const allowed[] = {
