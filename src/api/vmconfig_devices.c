@@ -48,6 +48,16 @@ static int disk_serial(struct jctx *c, struct json_object *v, void *obj)
 	return vc_get_string_buf(c, v, ((struct disk_config *)obj)->serial, DISK_SERIAL_MAX);
 }
 
+/* cloud-hypervisor's explicit image type: "Raw" says the image is raw
+ * whatever its first bytes look like (--disk ...,format=raw). */
+static int disk_image_type(struct jctx *c, struct json_object *v, void *obj)
+{
+	if (!json_object_is_type(v, json_type_string) || strcmp(json_object_get_string(v), "Raw") != 0)
+		return vc_fail(c, "not supported by sardine (only \"Raw\"): sardine runs raw images");
+	((struct disk_config *)obj)->format_raw = true;
+	return 0;
+}
+
 static const struct field disk_fields[] = {
 	{ "path", disk_path, NULL, NULL },
 	{ "readonly", disk_readonly, NULL, NULL },
@@ -66,7 +76,7 @@ static const struct field disk_fields[] = {
 	{ "queue_affinity", NULL, "[]", NULL },
 	{ "backing_files", NULL, "false", NULL },
 	{ "sparse", NULL, "true", NULL },
-	{ "image_type", NULL, "\"Raw\"", "sardine reads raw images" },
+	{ "image_type", disk_image_type, NULL, NULL },
 	{ "lock_granularity", NULL, "\"ByteRange\"", NULL },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -62,6 +62,8 @@ static struct json_object *emit_disks(const struct vm_config *cfg, bool *ok)
 		put_u64(o, "num_queues", resolved_queues(cfg, d->queues), ok);
 		if (d->serial[0])
 			put_str(o, "serial", d->serial, ok);
+		if (d->format_raw)
+			put_str(o, "image_type", "Raw", ok);
 	}
 	return arr;
 }

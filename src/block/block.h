@@ -93,6 +93,10 @@ struct blk_image {
 	struct blk_pool *pool;
 };
 
+/* The name of the non-raw image format whose signature the first bytes of
+ * an image (len of them) carry ("qcow2", "VMDK", ...), or NULL. */
+const char *blk_format_probe(const uint8_t *head, size_t len);
+
 /* Opens and locks an image as cfg says.  On failure returns -errno and
  * writes a one-line reason (naming the path) into err. */
 int blk_image_open(struct blk_image *img, const struct disk_config *cfg, char *err,

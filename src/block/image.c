@@ -142,6 +142,41 @@ static int probe(struct blk_image *img, char *err, size_t errlen)
 	return 0;
 }
 
+/* Refuses an image another format's signature marks, unless the user
+ * said it is raw (block/format.c).  The first 4 KiB are read through the
+ * image's own descriptor, so with O_DIRECT into an aligned buffer. */
+static int check_format(struct blk_image *img, const struct disk_config *cfg, char *err,
+			size_t errlen)
+{
+	size_t len = img->offset_align > 4096 ? img->offset_align : 4096;
+	const char *format;
+	uint8_t *head;
+	ssize_t n;
+
+	if (cfg->format_raw)
+		return 0;
+	if (posix_memalign((void **)&head, img->mem_align > 4096 ? img->mem_align : 4096, len))
+		return err_reason(err, errlen, -ENOMEM, "out of memory");
+	do {
+		n = pread(img->fd, head, len, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int e = errno;
+
+		free(head);
+		return err_reason(err, errlen, -e, "disk %s: cannot read it: %s", img->path,
+				  strerror(e));
+	}
+	format = blk_format_probe(head, (size_t)n);
+	free(head);
+	if (!format)
+		return 0;
+	return err_reason(err, errlen, -EINVAL,
+			  "disk %s is a %s image; sardine runs raw images (qemu-img convert -O raw makes one), "
+			  "or add ,format=raw if the guest wrote those bytes itself",
+			  img->path, format);
+}
+
 static enum blk_engine engine_from_env(void)
 {
 	const char *e = getenv(BLK_ENGINE_ENV);
@@ -176,6 +211,8 @@ int blk_image_open(struct blk_image *img, const struct disk_config *cfg, char *e
 	ret = probe(img, err, errlen);
 	if (!ret)
 		ret = lock_image(img, err, errlen);
+	if (!ret)
+		ret = check_format(img, cfg, err, errlen);
 	if (ret)
 		goto err_fd;
 	if (img->direct) {

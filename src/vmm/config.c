@@ -235,6 +235,10 @@ static int disk_key(void *obj, const char *key, const char *v, char *err, size_t
 			return reason(err, errlen, "--disk: serial '%s' is longer than %d characters",
 				      v, DISK_SERIAL_MAX);
 		strcpy(d->serial, v);
+	} else if (strcmp(key, "format") == 0 && v) {
+		if (strcmp(v, "raw") != 0)
+			return reason(err, errlen, "--disk: format=%s: sardine runs raw images only", v);
+		d->format_raw = true;
 	} else if (strcmp(key, "queues") == 0 && v) {
 		if (parse_uint(v, 1, 64, &n))
 			return reason(err, errlen, "--disk: queues=%s is not a number from 1 to 64", v);

@@ -33,6 +33,7 @@ struct disk_config {
 	enum disk_cache cache;
 	char serial[DISK_SERIAL_MAX + 1];
 	unsigned int queues; /* 0: one per vCPU */
+	bool format_raw;     /* format=raw: raw even if it looks like qcow2 & co. */
 };
 
 /* Ring sizes a virtio-net queue may have (powers of two, as QEMU's

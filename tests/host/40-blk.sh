@@ -26,7 +26,37 @@ test_bad_images_exit_2() {
 	expect_disk_error "empty" "empty.img is empty" --disk "$T/empty.img" &&
 	expect_disk_error "same image twice" "ok.img is given twice" \
 		--disk "$T/ok.img" --disk "$T/ok.img,ro" &&
-	expect_disk_error "bad cache" "cache" --disk "$T/ok.img,cache=sometimes"
+	expect_disk_error "bad cache" "cache" --disk "$T/ok.img,cache=sometimes" &&
+	expect_disk_error "bad format" "format=qcow2: sardine runs raw images only" \
+		--disk "$T/ok.img,format=qcow2"
+}
+
+# An image of another format (made by qemu-img, from qemu-utils) is refused
+# rather than shown to the guest as raw bytes; format=raw says it is raw,
+# and the guest runs.  A raw image and a LUKS volume (a guest may encrypt
+# its whole disk) pass.
+test_non_raw_image_refused_unless_format_raw() {
+	local f name out rc
+	for f in qcow2:qcow2 qcow:qcow qed:QED vmdk:VMDK vdi:VDI vhdx:VHDX vpc:VHD; do
+		qemu-img create -q -f "${f%%:*}" "$T/vm.img" 1M || { fail "qemu-img ${f%%:*}"; return 1; }
+		truncate -s %512 "$T/vm.img" # some leave a partial last sector
+		name=${f#*:}
+		expect_disk_error "$name" "vm.img is a $name image; sardine runs raw images .*format=raw" \
+			--disk "$T/vm.img" || return 1
+		expect_disk_error "$name, read-only" "vm.img is a $name image" --disk "$T/vm.img,ro" || return 1
+		rm -f "$T/vm.img"
+	done
+	qemu-img create -q -f qcow2 "$T/vm.img" 1M && truncate -s %512 "$T/vm.img"
+	out=$("$SARDINE" run --kernel "$TINY_DIR/hello.elf" --disk "$T/vm.img,format=raw" 2>&1 </dev/null)
+	rc=$?
+	[ "$rc" = 0 ] && [ "$out" = TINY-HELLO ] || { fail "format=raw: exit status $rc: $out"; return 1; }
+	rm -f "$T/vm.img"
+	qemu-img create -q -f luks --object secret,id=s,data=x -o key-secret=s "$T/luks.img" 1M &&
+		truncate -s %512 "$T/luks.img" || { fail "qemu-img luks"; return 1; }
+	qemu-img create -q -f raw "$T/raw.img" 1M
+	out=$("$SARDINE" run --kernel "$TINY_DIR/hello.elf" --disk "$T/luks.img" --disk "$T/raw.img" 2>&1 </dev/null)
+	rc=$?
+	[ "$rc" = 0 ] && [ "$out" = TINY-HELLO ] || fail "LUKS and raw: exit status $rc: $out"
 }
 
 test_unreadable_image_exit_2() {

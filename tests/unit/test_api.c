@@ -20,7 +20,7 @@ static const char full_config[] =
 	" \"payload\": {\"kernel\": \"/k\", \"initramfs\": \"/i\", \"cmdline\": \"console=ttyS0 x\"},"
 	" \"disks\": [{\"path\": \"/d0\", \"readonly\": true, \"direct\": true, \"num_queues\": 2,"
 	"              \"serial\": \"SER1\", \"iommu\": false, \"vhost_socket\": null},"
-	"            {\"path\": \"/d1\"}],"
+	"            {\"path\": \"/d1\", \"image_type\": \"Raw\"}],"
 	" \"net\": [{\"tap\": \"tap0\", \"mac\": \"52:54:00:12:34:56\", \"num_queues\": 4}],"
 	" \"balloon\": {\"size\": 268435456, \"deflate_on_oom\": true, \"auto\": true,"
 	"             \"auto_margin\": 67108864, \"auto_step_pct\": 10, \"auto_pressure_pct\": 20},"
@@ -79,6 +79,8 @@ static void full_config_maps_every_field(void **state)
 	assert_string_equal(cfg.disks[0].serial, "SER1");
 	assert_int_equal(cfg.disks[1].queues, 1); /* the OpenAPI default */
 	assert_int_equal(cfg.disks[1].cache, DISK_CACHE_WRITEBACK);
+	assert_false(cfg.disks[0].format_raw);
+	assert_true(cfg.disks[1].format_raw); /* image_type "Raw": no format probing */
 	assert_int_equal(cfg.nr_nets, 1);
 	assert_string_equal(cfg.nets[0].tap, "tap0");
 	assert_int_equal(cfg.nets[0].fd, -1);
@@ -215,6 +217,8 @@ static void unsupported_fields_are_refused_by_path(void **state)
 		"payload.firmware: not supported");
 	refused("{\"payload\": {\"kernel\": \"/k\"}, \"net\": [{\"tap\": \"t\", \"mtu\": 9000}]}",
 		"net[0].mtu");
+	refused("{\"payload\": {\"kernel\": \"/k\"}, \"disks\": [{\"path\": \"/d\", \"image_type\": \"Qcow2\"}]}",
+		"disks[0].image_type: not supported by sardine (only \"Raw\")");
 	refused("{\"payload\": {\"kernel\": \"/k\"}, \"memory\": {\"size\": 536870912,"
 		" \"hugepages\": true}}",
 		"memory.hugepages");

@@ -370,6 +370,29 @@ static void open_errors_are_clear(void **state)
 	make_image(odd, 0);
 	assert_int_equal(blk_image_open(&a, &cfg, err, sizeof(err)), -EINVAL);
 	assert_non_null(strstr(err, "empty"));
+
+	/* Another format's image, read through O_DIRECT too; format=raw takes it. */
+	make_image(odd, 1 << 20);
+	fd = open(odd, O_WRONLY);
+	assert_int_equal(pwrite(fd, "QFI\xfb\0\0\0\x03", 8, 0), 8);
+	close(fd);
+	for (int direct = 0; direct < 2; direct++) {
+		int ret;
+
+		cfg.cache = direct ? DISK_CACHE_NONE : DISK_CACHE_WRITEBACK;
+		cfg.format_raw = true;
+		ret = blk_image_open(&a, &cfg, err, sizeof(err));
+		if (ret == -EINVAL && direct)
+			break; /* no O_DIRECT in this directory */
+		assert_int_equal(ret, 0);
+		blk_image_close(&a);
+		cfg.format_raw = false;
+		assert_int_equal(blk_image_open(&a, &cfg, err, sizeof(err)), -EINVAL);
+		assert_non_null(strstr(err, "odd.img is a qcow2 image"));
+		assert_non_null(strstr(err, "format=raw"));
+	}
+	cfg.format_raw = false;
+	cfg.cache = DISK_CACHE_WRITEBACK;
 	unlink(odd);
 
 	/* Locks: one writer, or any number of readers. */
