@@ -85,6 +85,8 @@ struct blk_image {
 	bool readonly;
 	bool direct;
 	bool blockdev;
+	bool guard_head;     /* refuse writes that make it look non-raw (io.c) */
+	bool head_refused;   /* that refusal was logged: once per image */
 	uint32_t logical_block;  /* what the guest is told (blk_size) */
 	uint32_t physical_block;
 	uint32_t mem_align;      /* O_DIRECT buffer address alignment */
@@ -140,7 +142,8 @@ int blk_ctx_ring_try(struct blk_ctx *ctx, uint8_t opcode, uint8_t flags);
 /* Executes a request synchronously on the calling thread (the pool's
  * workers, and the io_uring engine's fallbacks); returns 0 or -errno. */
 int blk_exec_sync(struct blk_image *img, struct blk_req *req);
-/* Chooses fd / bounce buffer for a read or write; -ENOMEM. */
+/* Chooses fd / bounce buffer for a read or write; -ENOMEM, or -EPERM for
+ * a write the image's first-sector guard refuses. */
 int blk_prepare_rw(struct blk_image *img, struct blk_req *req);
 /* After a read or write: copies a bounced read back and frees the bounce. */
 void blk_finish_rw(struct blk_req *req, int ret);

@@ -290,9 +290,9 @@ void blk_ctx_submit(struct blk_ctx *ctx, struct blk_req *req)
 	__atomic_add_fetch(&ctx->inflight, 1, __ATOMIC_SEQ_CST);
 	if (ctx->have_ring &&
 	    (req->op == BLK_OP_READ || req->op == BLK_OP_WRITE || req->op == BLK_OP_FLUSH)) {
-		if (req->op != BLK_OP_FLUSH)
-			blk_prepare_rw(ctx->img, req);
-		if (queue_ring(ctx, req))
+		/* A request prepare refuses goes to the pool, which fails it. */
+		if ((req->op == BLK_OP_FLUSH || !blk_prepare_rw(ctx->img, req)) &&
+		    queue_ring(ctx, req))
 			return;
 		blk_finish_rw(req, -EAGAIN); /* the pool prepares it again */
 	}

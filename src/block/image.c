@@ -198,6 +198,7 @@ int blk_image_open(struct blk_image *img, const struct disk_config *cfg, char *e
 	img->fd = -1;
 	img->buffered_fd = -1;
 	img->readonly = cfg->readonly;
+	img->guard_head = !cfg->readonly && !cfg->format_raw;
 	img->direct = cfg->cache == DISK_CACHE_NONE;
 	img->engine = engine_from_env();
 	img->path = strdup(cfg->path);

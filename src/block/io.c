@@ -32,14 +32,62 @@ static bool iov_aligned(const struct iovec *iov, unsigned int n, uint32_t mem_al
 	return true;
 }
 
+/* An aligned buffer the transfer uses instead of the guest's (a write's
+ * data copied in now); -ENOMEM. */
+static int bounce(struct blk_image *img, struct blk_req *req)
+{
+	size_t align = img->mem_align > 4096 ? img->mem_align : 4096;
+	size_t alloc = (req->len + align - 1) / align * align;
+
+	req->bounce = aligned_alloc(align, alloc ? alloc : align);
+	if (!req->bounce)
+		return -ENOMEM;
+	if (req->op == BLK_OP_WRITE)
+		iov_to_buf(req->iov, req->iovcnt, 0, req->bounce, req->len);
+	req->bounce_iov = (struct iovec){ .iov_base = req->bounce, .iov_len = req->len };
+	req->xiov = &req->bounce_iov;
+	req->xcnt = 1;
+	return 0;
+}
+
+/* A write to the first sector of an image sardine took for raw by its
+ * looks (not format=raw) that would give it another format's signature
+ * (block/format.c) is refused, as QEMU and cloud-hypervisor refuse it: a
+ * later sardine would refuse the image, and a tool that guesses formats
+ * would take the guest's bytes for the host's metadata (a qcow2 header
+ * naming a host file as its backing file).  The data is copied first and
+ * written from the copy, so the guest cannot change it after the look. */
+static int guard_head(struct blk_image *img, struct blk_req *req)
+{
+	const char *format;
+	int ret = bounce(img, req);
+
+	if (ret)
+		return ret;
+	format = blk_format_probe(req->bounce, req->len < BLK_SECTOR ? req->len : BLK_SECTOR);
+	if (!format) {
+		if (img->direct && !aligned(req->offset | req->len, img->offset_align))
+			req->fd = img->buffered_fd;
+		return 0;
+	}
+	if (!__atomic_exchange_n(&img->head_refused, true, __ATOMIC_RELAXED))
+		log_warn("disk %s: the guest wrote a %s header to its first sector: refused "
+			 "(format=raw allows it; further refusals are not logged)", img->path, format);
+	free(req->bounce);
+	req->bounce = NULL;
+	req->xiov = req->iov;
+	req->xcnt = req->iovcnt;
+	return -EPERM;
+}
+
 int blk_prepare_rw(struct blk_image *img, struct blk_req *req)
 {
-	size_t align, alloc;
-
 	req->fd = img->fd;
 	req->xiov = req->iov;
 	req->xcnt = req->iovcnt;
 	req->bounce = NULL;
+	if (req->op == BLK_OP_WRITE && req->offset == 0 && img->guard_head)
+		return guard_head(img, req);
 	if (!img->direct)
 		return 0;
 	if (!aligned(req->offset | req->len, img->offset_align)) {
@@ -52,18 +100,8 @@ int blk_prepare_rw(struct blk_image *img, struct blk_req *req)
 		req->fd = img->buffered_fd;
 		return 0;
 	}
-	align = img->mem_align > 4096 ? img->mem_align : 4096;
-	alloc = (req->len + align - 1) / align * align;
-	req->bounce = aligned_alloc(align, alloc ? alloc : align);
-	if (!req->bounce) {
+	if (bounce(img, req))
 		req->fd = img->buffered_fd; /* slower, but needs no memory */
-		return 0;
-	}
-	if (req->op == BLK_OP_WRITE)
-		iov_to_buf(req->iov, req->iovcnt, 0, req->bounce, req->len);
-	req->bounce_iov = (struct iovec){ .iov_base = req->bounce, .iov_len = req->len };
-	req->xiov = &req->bounce_iov;
-	req->xcnt = 1;
 	return 0;
 }
 

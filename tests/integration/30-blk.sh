@@ -93,6 +93,16 @@ say BACK_A "$(dd if=/dev/vda bs=1M skip=4 count=8 iflag=direct 2>/dev/null | sha
 say RO_SHA "$(dd if=/dev/vdb bs=64k iflag=direct 2>/dev/null | sha)"
 if dd if=/tmp/pat of=/dev/vdb bs=4k count=1 oflag=direct 2>/dev/null; then
 	say RO_WRITE accepted; else say RO_WRITE refused; fi
+# A qcow2 header on the first sector: refused on vda, taken on vdd (format=raw).
+printf 'QFI\373\0\0\0\003' > /tmp/hdr; dd if=/dev/zero bs=4088 count=1 2>/dev/null >> /tmp/hdr
+say HDR_SHA "$(sha < /tmp/hdr)"
+say HEAD_BEFORE "$(dd if=/dev/vda bs=4096 count=1 iflag=direct 2>/dev/null | sha)"
+if dd if=/tmp/hdr of=/dev/vda bs=4096 count=1 oflag=direct 2>/dev/null; then
+	say HDR_A written; else say HDR_A refused; fi
+say HEAD_A "$(dd if=/dev/vda bs=4096 count=1 iflag=direct 2>/dev/null | sha)"
+if dd if=/tmp/hdr of=/dev/vdd bs=4096 count=1 oflag=direct 2>/dev/null; then
+	say HDR_D written; else say HDR_D refused; fi
+say HEAD_D "$(dd if=/dev/vdd bs=4096 count=1 iflag=direct 2>/dev/null | sha)"
 /usr/local/bin/fio --name=verify --filename=/dev/vda --offset=32M --size=8M --rw=randwrite \
 	--bs=4k --iodepth=16 --ioengine=libaio --direct=1 --verify=crc32c --do_verify=1 \
 	--output=/tmp/fio.out >/dev/null 2>&1; say FIO $?
@@ -136,7 +146,7 @@ test_io_uring_disks() {
 		--disk "$IMGDIR/a.img,cache=none,serial=SARDINE-A-1234" \
 		--disk "$IMGDIR/b.img,ro" \
 		--disk "$IMGDIR/c.img,cache=writeback" \
-		--disk "$IMGDIR/d.img,cache=none" \
+		--disk "$IMGDIR/d.img,cache=none,format=raw" \
 		--disk "$IMGDIR/e.img"
 	wait_for "$log" SARDINE-GUEST-READY || { fail "guest not ready"; return 1; }
 	[ "$(uring_fds "$SARDINE_PID")" -ge 1 ] || { fail "no io_uring in use"; return 1; }
@@ -165,6 +175,14 @@ test_io_uring_disks() {
 	expect_value "$log" RO_SHA "$ro_sha" &&
 	expect_value "$log" RO_WRITE refused || return 1
 	[ "$(sha_of "$IMGDIR/b.img")" = "$ro_sha" ] || { fail "read-only image changed"; return 1; }
+	expect_value "$log" HDR_A refused &&
+	expect_value "$log" HEAD_A "$(guest_value "$log" HEAD_BEFORE)" &&
+	expect_value "$log" HDR_D written &&
+	expect_value "$log" HEAD_D "$(guest_value "$log" HDR_SHA)" || return 1
+	[ "$(head -c 4 "$IMGDIR/a.img" | od -An -tx1 | tr -d ' ')" != 514649fb ] ||
+		{ fail "the qcow2 header reached a.img"; return 1; }
+	[ "$(grep -c 'a.img: the guest wrote a qcow2 header to its first sector: refused' "$log")" = 1 ] ||
+		{ fail "no (or more than one) log line for the refused header"; return 1; }
 	expect_value "$log" FIO 0 || { grep FIO-LOG "$log" >&2; return 1; }
 	expect_value "$log" FS_MADE 0 &&
 	expect_value "$log" FSCK 0 &&
@@ -184,7 +202,8 @@ test_io_uring_disks() {
 	[ "$after" -le $((1 << 20)) ] || { fail "$after bytes still allocated after discard"; return 1; }
 	expect_value "$log" SYNC 0 || return 1
 	[ "$(sha_of "$IMGDIR/e.img" 0 8)" = "$pat" ] || { fail "synced data lost by kill -9"; return 1; }
-	! grep -E '^sardine: (error|warn)' "$log" || fail "sardine complained"
+	! grep -E '^sardine: (error|warn)' "$log" | grep -v 'first sector: refused' ||
+		fail "sardine complained"
 }
 
 thread_pool_script() {

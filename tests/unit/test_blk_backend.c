@@ -195,6 +195,51 @@ static void write_read_round_trip(void **state)
 	}
 }
 
+/* A write that would give the image another format's header is refused
+ * and the image keeps its first sector; ordinary data there is written
+ * (from guest buffers O_DIRECT could not take as they are, too), the
+ * header elsewhere is, and so is the header on an image declared raw. */
+static void first_sector_guard(void **state)
+{
+	(void)state;
+	for (unsigned int v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
+		struct env *e = new_env();
+		uint8_t *mem = malloc(8192 + 1), *buf = mem + 1, check[8192];
+		struct iovec w = { buf, 8192 };
+		struct blk_req req = { .op = BLK_OP_WRITE, .iov = &w, .iovcnt = 1, .len = 8192 };
+
+		if (!open_variant(e, &variants[v])) {
+			free(mem);
+			free_env(e);
+			continue;
+		}
+		assert_true(e->img.guard_head);
+		fill(buf, 8192, 7);
+		assert_int_equal(run(e, &req, 1), 0);
+		file_bytes(e->path, 0, check, 8192);
+		assert_memory_equal(check, buf, 8192);
+
+		memcpy(buf, "QFI\xfb\0\0\0\x03", 8);
+		assert_int_equal(run(e, &req, 1), -EPERM);
+		file_bytes(e->path, 0, check, 8);
+		assert_memory_not_equal(check, "QFI\xfb", 4);
+
+		req.offset = 4096;
+		assert_int_equal(run(e, &req, 1), 0);
+		file_bytes(e->path, 4096, check, 8);
+		assert_memory_equal(check, "QFI\xfb", 4);
+
+		e->img.guard_head = false; /* as format=raw opens it */
+		req.offset = 0;
+		assert_int_equal(run(e, &req, 1), 0);
+		file_bytes(e->path, 0, check, 8);
+		assert_memory_equal(check, "QFI\xfb", 4);
+		close_variant(e);
+		free(mem);
+		free_env(e);
+	}
+}
+
 /* The ring takes reads, writes and flushes of the image's registered
  * descriptors, nothing else: io_uring bypasses the seccomp filter. */
 static void ring_refuses_other_operations(void **state)
@@ -385,6 +430,7 @@ static void open_errors_are_clear(void **state)
 		if (ret == -EINVAL && direct)
 			break; /* no O_DIRECT in this directory */
 		assert_int_equal(ret, 0);
+		assert_false(a.guard_head);
 		blk_image_close(&a);
 		cfg.format_raw = false;
 		assert_int_equal(blk_image_open(&a, &cfg, err, sizeof(err)), -EINVAL);
@@ -541,6 +587,7 @@ int main(void)
 		cmocka_unit_test(discard_and_write_zeroes),
 		cmocka_unit_test(a_batch_of_requests),
 		cmocka_unit_test(open_errors_are_clear),
+		cmocka_unit_test(first_sector_guard),
 		cmocka_unit_test(drain_from_another_thread),
 		cmocka_unit_test(polling_reaps_without_the_loop),
 	};
