@@ -127,7 +127,7 @@ static void io_done(struct blk_req *io, int ret)
 		count(&d->stats.read_bytes, s->req.data_len);
 	else if (ret == 0 && s->req.type == VIRTIO_BLK_T_OUT)
 		count(&d->stats.write_bytes, s->req.data_len);
-	else if (ret)
+	else if (ret && ret != -EPERM) /* EPERM: the block layer's guard said why */
 		log_guest(&d->rl, "%s: %s of sector %llu failed: %s", d->name,
 			  s->req.type == VIRTIO_BLK_T_IN ? "read" : "request",
 			  (unsigned long long)s->req.sector, strerror(-ret));
