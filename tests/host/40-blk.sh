@@ -33,8 +33,8 @@ test_bad_images_exit_2() {
 
 # An image of another format (made by qemu-img, from qemu-utils) is refused
 # rather than shown to the guest as raw bytes; format=raw says it is raw,
-# and the guest runs.  A raw image and a LUKS volume (a guest may encrypt
-# its whole disk) pass.
+# and the guest runs.  A raw image and one that starts like a LUKS volume
+# (a guest may encrypt its whole disk) pass.
 test_non_raw_image_refused_unless_format_raw() {
 	local f name out rc
 	for f in qcow2:qcow2 qcow:qcow qed:QED vmdk:VMDK vdi:VDI vhdx:VHDX vpc:VHD; do
@@ -51,8 +51,10 @@ test_non_raw_image_refused_unless_format_raw() {
 	rc=$?
 	[ "$rc" = 0 ] && [ "$out" = TINY-HELLO ] || { fail "format=raw: exit status $rc: $out"; return 1; }
 	rm -f "$T/vm.img"
-	qemu-img create -q -f luks --object secret,id=s,data=x -o key-secret=s "$T/luks.img" 1M &&
-		truncate -s %512 "$T/luks.img" || { fail "qemu-img luks"; return 1; }
+	# A LUKS1 header's magic and version (qemu-img's own LUKS images time
+	# their key derivation, which fails on a busy host).
+	truncate -s 1M "$T/luks.img"
+	printf 'LUKS\272\276\0\001' | dd of="$T/luks.img" conv=notrunc status=none
 	qemu-img create -q -f raw "$T/raw.img" 1M
 	out=$("$SARDINE" run --kernel "$TINY_DIR/hello.elf" --disk "$T/luks.img" --disk "$T/raw.img" 2>&1 </dev/null)
 	rc=$?
