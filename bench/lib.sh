@@ -7,12 +7,5 @@ host_kvm_runs_linux() {
 	grep -qwE 'vmx|svm' /proc/cpuinfo && [ ! -d /sys/module/kvm_pvm ]
 }
 
-# The box kernel's two TSC calibrations (quick at boot / refined ~2 s
-# later), for a results header: a box whose KVM kept a quick one far off
-# runs its guests 10-20x slower (tests/box/README.md), so a result must
-# show it was taken in a sound box.
-box_tsc() {
-	local cal
-	cal=$(dmesg 2>/dev/null | sed -nE 's/.*tsc: (Detected|Refined TSC clocksource calibration:) ([0-9.]+ MHz).*/\2/p' | paste -sd/)
-	echo "TSC ${cal:-unknown} (quick/refined)"
-}
+# box_tsc, for the results header of a benchmark run in the box.
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/box/lib.sh"

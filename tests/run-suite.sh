@@ -22,6 +22,7 @@ export TEST_TIMEOUT=${TEST_TIMEOUT:-420}
 chmod 711 "$SESSION_DIR" # tests that run as an ordinary user reach into it
 trap 'rm -rf "$SESSION_DIR"' EXIT
 . "$tests/integration/lib.sh"
+. "$tests/box/lib.sh"
 
 passed=0 failed=0 skipped=0 todo=0 n=0 second_try=0
 failures=()
@@ -146,9 +147,7 @@ box_fit() {
 	sleep 2
 	loc1=$(awk '/^ *LOC:/ {print $2}' /proc/interrupts)
 	echo "# box fitness: a QEMU/KVM guest boot ${boot/%[0-9]/& ms}, sha256 of 32 MiB ${cpu} ms," \
-		"local timer $(((loc1 - loc0) / 2))/s, up $(cut -d' ' -f1 /proc/uptime)s," \
-		"TSC $(dmesg | sed -nE 's/.*tsc: (Detected|Refined TSC clocksource calibration:) ([0-9.]+ MHz).*/\2/p' |
-			paste -sd/) (quick/refined)"
+		"local timer $(((loc1 - loc0) / 2))/s, up $(cut -d' ' -f1 /proc/uptime)s, $(box_tsc)"
 	rm -f "$log"
 	[ "$boot" != failed ] && [ "$boot" -le $((${SARDINE_BOX_PROBE_LIMIT:-30} * 1000)) ]
 }
