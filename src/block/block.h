@@ -95,6 +95,13 @@ struct blk_image {
 	struct blk_pool *pool;
 };
 
+/* Where a buffer for an O_DIRECT transfer of the image may start: its
+ * alignment rule, and a page at least. */
+static inline size_t blk_buffer_align(const struct blk_image *img)
+{
+	return img->mem_align > 4096 ? img->mem_align : 4096;
+}
+
 /* The name of the non-raw image format whose signature the first bytes of
  * an image (len of them) carry ("qcow2", "VMDK", ...), or NULL. */
 const char *blk_format_probe(const uint8_t *head, size_t len);

@@ -155,7 +155,7 @@ static int check_format(struct blk_image *img, const struct disk_config *cfg, ch
 
 	if (cfg->format_raw)
 		return 0;
-	if (posix_memalign((void **)&head, img->mem_align > 4096 ? img->mem_align : 4096, len))
+	if (posix_memalign((void **)&head, blk_buffer_align(img), len))
 		return err_reason(err, errlen, -ENOMEM, "out of memory");
 	do {
 		n = pread(img->fd, head, len, 0);

@@ -36,7 +36,7 @@ static bool iov_aligned(const struct iovec *iov, unsigned int n, uint32_t mem_al
  * data copied in now); -ENOMEM. */
 static int bounce(struct blk_image *img, struct blk_req *req)
 {
-	size_t align = img->mem_align > 4096 ? img->mem_align : 4096;
+	size_t align = blk_buffer_align(img);
 	size_t alloc = (req->len + align - 1) / align * align;
 
 	req->bounce = aligned_alloc(align, alloc ? alloc : align);
