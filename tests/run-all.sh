@@ -22,9 +22,11 @@ tally() {
 	summary=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
 	if [ -z "$summary" ]; then
 		echo "not ok - $2 ended without a summary"
+		echo "# failed: $2 ended without a summary" >>"$log.failed"
 		failed=$((failed + 1))
 		return
 	fi
+	grep '^# failed: ' "$1" >>"$log.failed"
 	passed=$((passed + ${summary%% *}))
 	failed=$((failed + $(echo "$summary" | sed 's/.* \([0-9]*\) failed/\1/')))
 }
@@ -209,7 +211,8 @@ host_cpu_report() {
 }
 
 log=$(mktemp)
-trap 'rm -f "$log" "$log.stat"' EXIT
+trap 'rm -f "$log" "$log.stat" "$log.failed"' EXIT
+: >"$log.failed"
 cp /proc/stat "$log.stat"
 
 echo "# unit tests"
@@ -223,6 +226,7 @@ for t in "$build"/tests/unit/test_*; do
 		n=$((n + 1))
 	else
 		echo "not ok - unit/$(basename "$t")"
+		echo "# failed: unit/$(basename "$t")" >>"$log.failed"
 		sed 's/^/#   /' "$log.u"
 		f=$((f + 1))
 	fi
@@ -244,5 +248,8 @@ else
 fi
 
 host_cpu_report "$log.stat"
+# Every failure once more, with its reason, just above the summary: a long
+# run's log may be read only by its last lines.
+sed 's/^# failed: /# FAILED: /' "$log.failed"
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

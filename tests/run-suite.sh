@@ -152,6 +152,12 @@ box_fit() {
 	[ "$boot" != failed ] && [ "$boot" -le $((${SARDINE_BOX_PROBE_LIMIT:-30} * 1000)) ]
 }
 
+# The FAIL lines of the test just run, for the summary: a long run's log
+# may be read only by its last lines (CI shows a tail).
+fail_reasons() {
+	sed -n 's/^#   FAIL: //p' "$SESSION_DIR/last-output" | head -n 3 | sed 's/^/: /' | tr -d '\n'
+}
+
 # In a box unfit for tests, the tests not yet run (the failed one too) go
 # to a fresh box (tests/run-all.sh): this one ends without a summary.
 box_unfit() {
@@ -201,10 +207,10 @@ for file in "$here"/[0-9]*.sh; do
 			echo "not ok $n - $name (${secs}s) # TODO known failure: $(known_failure "$name")"
 			todo=$((todo + 1))
 		else
-			[ $rc = 124 ] || [ $rc = 137 ] && echo "#   FAIL: over its time limit"
+			[ $rc = 124 ] || [ $rc = 137 ] && echo "#   FAIL: over its time limit" | tee -a "$SESSION_DIR/last-output"
 			echo "not ok $n - $name (${secs}s)"
 			failed=$((failed + 1))
-			failures+=("$name")
+			failures+=("$name$(fail_reasons)")
 		fi
 	done < <(grep -oE '^test_[A-Za-z0-9_]+' "$file")
 done

@@ -64,7 +64,10 @@ uring_fds() {
 }
 
 # Starts sardine itself (no `timeout` wrapper: kill -9 must reach it) with
-# the console's input on a FIFO kept open on fd 9; sets SARDINE_PID.
+# the console's input on a FIFO kept open on fd 9; sets SARDINE_PID.  The
+# console goes to LOG, sardine's own messages to LOG.err: in one file, a
+# message written while the guest's serial line still drains the previous
+# line (its transmit is interrupt-driven, behind the shell) splits that line.
 start_with_input() {
 	local log=$1
 	shift
@@ -72,7 +75,7 @@ start_with_input() {
 	exec 9<>"$T/console-in"
 	guest_command "$@"
 	# GUEST_CMD is "timeout ... sardine run ..."; drop the wrapper.
-	"${GUEST_CMD[@]:3}" <"$T/console-in" >"$log" 2>&1 &
+	"${GUEST_CMD[@]:3}" <"$T/console-in" >"$log" 2>"$log.err" &
 	SARDINE_PID=$!
 	BG_PIDS+=("$SARDINE_PID")
 }
@@ -181,7 +184,7 @@ test_io_uring_disks() {
 	expect_value "$log" HEAD_D "$(guest_value "$log" HDR_SHA)" || return 1
 	[ "$(head -c 4 "$IMGDIR/a.img" | od -An -tx1 | tr -d ' ')" != 514649fb ] ||
 		{ fail "the qcow2 header reached a.img"; return 1; }
-	[ "$(grep -c 'a.img: the guest wrote a qcow2 header to its first sector: refused' "$log")" = 1 ] ||
+	[ "$(grep -c 'a.img: the guest wrote a qcow2 header to its first sector: refused' "$log.err")" = 1 ] ||
 		{ fail "no (or more than one) log line for the refused header"; return 1; }
 	expect_value "$log" FIO 0 || { grep FIO-LOG "$log" >&2; return 1; }
 	expect_value "$log" FS_MADE 0 &&
@@ -202,7 +205,7 @@ test_io_uring_disks() {
 	[ "$after" -le $((1 << 20)) ] || { fail "$after bytes still allocated after discard"; return 1; }
 	expect_value "$log" SYNC 0 || return 1
 	[ "$(sha_of "$IMGDIR/e.img" 0 8)" = "$pat" ] || { fail "synced data lost by kill -9"; return 1; }
-	! grep -E '^sardine: (error|warn)' "$log" | grep -v 'first sector: refused' ||
+	! grep -E '^sardine: (error|warn)' "$log.err" | grep -v 'first sector: refused' ||
 		fail "sardine complained"
 }
 
@@ -275,7 +278,7 @@ test_thread_pool_disks() {
 	expect_value "$log" SYNC 0 || { grep FIO-LOG "$log" >&2; return 1; }
 	[ "$(sha_of "$IMGDIR/a.img" 1 8)" = "$pat" ] && [ "$(sha_of "$IMGDIR/b.img" 1 8)" = "$pat" ] ||
 		{ fail "host images hold other bytes than the guest wrote"; return 1; }
-	! grep -E '^sardine: (error|warn)' "$log" || fail "sardine complained"
+	! grep -E '^sardine: (error|warn)' "$log.err" || fail "sardine complained"
 }
 
 blockdev_script() {
