@@ -13,6 +13,13 @@ Prints a markdown table and the exact commands."""
 import os, statistics, subprocess, sys, tempfile, time
 
 
+def has_stamp(path):
+    try:
+        return os.path.getsize(path) > 0
+    except OSError:
+        return False
+
+
 def first_run(cmd, env, timeout=10.0):
     fd, stamp = tempfile.mkstemp()
     os.close(fd)
@@ -21,9 +28,9 @@ def first_run(cmd, env, timeout=10.0):
     t0 = time.time()
     p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, env=env)
-    while not os.path.exists(stamp) and p.poll() is None and time.time() - t0 < timeout:
+    # The shim creates the file when the process starts, writes it at KVM_RUN.
+    while not has_stamp(stamp) and p.poll() is None and time.time() - t0 < timeout:
         time.sleep(0.002)
-    time.sleep(0.02)  # the shim writes the stamp right after creating it
     p.terminate()  # SIGTERM: sardine removes its API socket on the way out
     try:
         p.wait(timeout=5)
