@@ -65,11 +65,8 @@ static int guard_head(struct blk_image *img, struct blk_req *req)
 	if (ret)
 		return ret;
 	format = blk_format_probe(req->bounce, req->len < BLK_SECTOR ? req->len : BLK_SECTOR);
-	if (!format) {
-		if (img->direct && !aligned(req->offset | req->len, img->offset_align))
-			req->fd = img->buffered_fd;
+	if (!format)
 		return 0;
-	}
 	if (!__atomic_exchange_n(&img->head_refused, true, __ATOMIC_RELAXED))
 		log_warn("disk %s: the guest wrote a %s header to its first sector: refused "
 			 "(format=raw allows it; further refusals are not logged)", img->path, format);
@@ -86,15 +83,20 @@ int blk_prepare_rw(struct blk_image *img, struct blk_req *req)
 	req->xiov = req->iov;
 	req->xcnt = req->iovcnt;
 	req->bounce = NULL;
-	if (req->op == BLK_OP_WRITE && req->offset == 0 && img->guard_head)
-		return guard_head(img, req);
+	if (req->op == BLK_OP_WRITE && req->offset == 0 && img->guard_head) {
+		int ret = guard_head(img, req);
+
+		if (ret)
+			return ret;
+	}
 	if (!img->direct)
 		return 0;
 	if (!aligned(req->offset | req->len, img->offset_align)) {
 		req->fd = img->buffered_fd;
 		return 0;
 	}
-	if (iov_aligned(req->iov, req->iovcnt, img->mem_align, img->offset_align))
+	/* The guard's copy is aligned already. */
+	if (req->bounce || iov_aligned(req->iov, req->iovcnt, img->mem_align, img->offset_align))
 		return 0;
 	if (req->len > BLK_BOUNCE_MAX) {
 		req->fd = img->buffered_fd;
