@@ -122,6 +122,7 @@ box_suite() {
 		crashed="$crashed $name"
 		if [ -n "$name" ] && [ "$(tr ' ' '\n' <<<"$crashed" | grep -cxF -- "$name")" -ge 2 ]; then
 			echo "not ok 0 - $name (failed, or its box died, in two boxes)" >>"$all"
+			echo "# failed: $name: failed, or its box died, in two boxes" >>"$all"
 		fi
 		skip=$(sed -nE 's/^(not )?ok [0-9]+ - ([^ ]+).*/\2/p' "$all" | tr '\n' ' ')
 	done
@@ -134,6 +135,7 @@ box_suite() {
 	f=$(grep -E '^not ok [0-9]+ - ' "$all" | grep -cv '# TODO')
 	if ! grep -qE '^[0-9]+ passed, [0-9]+ failed$' "$log"; then
 		echo "not ok - real-guest tests ($pats) did not finish in six boxes" >>"$all"
+		echo "# failed: real-guest tests ($pats) did not finish in six boxes" >>"$all"
 		f=$((f + 1))
 	fi
 	grep -vE '^[0-9]+ passed, [0-9]+ failed$' "$all" >"$out"
