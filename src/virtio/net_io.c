@@ -139,7 +139,7 @@ static int rx_fill(struct net_pair *p, unsigned int *returned)
 			return -EINVAL;
 		if (got == 0)
 			/* Holding every buffer the ring has: read with those. */
-			return p->nchains && p->nchains >= vq->cfg.size ? 1 : 0;
+			return p->nchains && p->nchains >= vq->size ? 1 : 0;
 		if (e->out_num || e->in_len < VIRTIO_NET_HDR_LEN ||
 		    e->in_num > NET_RX_CHAIN_MAX_IOV || e->in_len > UINT32_MAX) {
 			/* Unusable: back empty, which drivers take as a

@@ -249,6 +249,11 @@ static void write_status(struct virtio_pci *vp, uint8_t v)
 		device_reset(vp);
 		return;
 	}
+	/* Bits stay set until a reset (a driver "MUST NOT clear a device
+	 * status bit", virtio 1.2, 2.1.2).  Taking a clear at its word would
+	 * make the queue registers writable under running queues and start
+	 * the device twice. */
+	v |= old & (uint8_t)~VIRTIO_STATUS_NEEDS_RESET;
 	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
 		/* Only what we offered, and always the modern interface. */
 		if ((vp->driver_features & ~d->features) ||

@@ -38,6 +38,7 @@ int virtq_activate(struct virtqueue *vq, const struct guest_mem *mem, bool event
 	if (!vq->desc || !vq->avail || !vq->used)
 		return -EINVAL;
 	vq->mem = mem;
+	vq->size = (uint16_t)n;
 	vq->event_idx = event_idx;
 	vq->last_avail = 0;
 	vq->used_idx = 0;
@@ -115,7 +116,7 @@ static int walk_indirect(struct virtqueue *vq, struct virtq_elem *elem, const st
 
 int virtq_pop(struct virtqueue *vq, struct virtq_elem *elem)
 {
-	uint16_t size = vq->cfg.size, avail_idx, head, i;
+	uint16_t size = vq->size, avail_idx, head, i;
 	unsigned int steps = 0;
 
 	if (!vq->ready)
@@ -156,7 +157,7 @@ int virtq_pop(struct virtqueue *vq, struct virtq_elem *elem)
 
 void virtq_fill(struct virtqueue *vq, unsigned int i, uint16_t head, uint32_t len)
 {
-	struct vring_used_elem *e = &vq->used->ring[(uint16_t)(vq->used_idx + i) % vq->cfg.size];
+	struct vring_used_elem *e = &vq->used->ring[(uint16_t)(vq->used_idx + i) % vq->size];
 
 	e->id = head;
 	e->len = len;
@@ -189,7 +190,7 @@ bool virtq_should_signal(struct virtqueue *vq)
 	vq->signalled_used_valid = true;
 	if (!valid)
 		return true;
-	event = load16(&vq->avail->ring[vq->cfg.size]); /* used_event */
+	event = load16(&vq->avail->ring[vq->size]); /* used_event */
 	/* vring_need_event(): did the index cross the driver's event? */
 	return (uint16_t)(now - event - 1) < (uint16_t)(now - old);
 }
@@ -206,7 +207,7 @@ void virtq_suppress_notify(struct virtqueue *vq)
 	if (!vq->ready)
 		return;
 	if (vq->event_idx) /* an index the driver has passed: no kick until re-armed */
-		store16((uint16_t *)&vq->used->ring[vq->cfg.size], (uint16_t)(vq->last_avail - 1));
+		store16((uint16_t *)&vq->used->ring[vq->size], (uint16_t)(vq->last_avail - 1));
 	else
 		store16(&vq->used->flags, VRING_USED_F_NO_NOTIFY);
 }
@@ -216,7 +217,7 @@ bool virtq_enable_notify(struct virtqueue *vq)
 	if (!vq->ready)
 		return false;
 	if (vq->event_idx)
-		store16((uint16_t *)&vq->used->ring[vq->cfg.size], vq->last_avail); /* avail_event */
+		store16((uint16_t *)&vq->used->ring[vq->size], vq->last_avail); /* avail_event */
 	else
 		store16(&vq->used->flags, 0);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);

@@ -64,6 +64,11 @@ struct virtq_config {
 struct virtqueue {
 	struct virtq_config cfg;
 	uint16_t max_size;
+	/* The size the rings were validated for at activation.  cfg.size is a
+	 * register the driver may write again; the rings are only ever indexed
+	 * with this one, so no later write can take an index (or a division)
+	 * outside them. */
+	uint16_t size;
 	bool ready;      /* rings validated */
 	bool event_idx;  /* VIRTIO_F_EVENT_IDX negotiated */
 	const struct guest_mem *mem;

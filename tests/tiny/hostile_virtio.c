@@ -241,6 +241,34 @@ static void rings_outside_ram(void)
 	report("rings_outside_ram", wait_needs_reset());
 }
 
+/* A driver that clears DRIVER_OK without a reset and then resizes the
+ * running queue to 0: the status bit stays, the size register refuses
+ * the write, and a request is still served with the ring as it was. */
+static void status_bits_stick(void)
+{
+	volatile u16 *used = (volatile u16 *)USED;
+	struct desc *d = (struct desc *)DESC;
+	int ok;
+
+	clear_rings();
+	if (!setup(DESC, AVAIL, USED)) {
+		report("status_bits_stick", 0);
+		return;
+	}
+	set_status(STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK);
+	set_status(STATUS_ACK | STATUS_DRIVER | STATUS_FEATURES_OK);
+	ok = (status() & STATUS_DRIVER_OK) != 0;
+	mmio_w16(common + 0x16, 0);
+	mmio_w16(common + 0x18, 0);
+	ok &= mmio_r16(common + 0x18) == QSIZE;
+	d[0] = (struct desc){ BUF, 64, F_WRITE, 0 };
+	post(0, 1);
+	mmio_w16(notify + mmio_r16(common + 0x1e) * notify_mult, 0);
+	for (u32 i = 0; i < 20000000 && used[1] != 1; i++)
+		;
+	report("status_bits_stick", ok && used[1] == 1 && !(status() & STATUS_NEEDS_RESET));
+}
+
 /* After all that, a proper request must be served. */
 static void good_request(void)
 {
@@ -283,6 +311,7 @@ int main(void)
 	hostile_case("indirect_loop", indirect_loop, DESC, AVAIL, USED);
 	hostile_case("misaligned_rings", nothing, DESC + 8, AVAIL + 1, USED + 2);
 	rings_outside_ram();
+	status_bits_stick();
 	good_request();
 	puts_com1(failures ? "SOME-FAILED\n" : "ALL-DONE\n");
 	return 0;
