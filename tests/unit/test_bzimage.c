@@ -28,15 +28,15 @@ static void write_file(char *path, const void *data, size_t len)
 	close(fd);
 }
 
-/* Boot sector + one setup sector + a 64 KiB "kernel" of 0xab bytes. */
-static int setup(void **state)
+/* Boot sector + one setup sector + a 64 KiB "kernel" of 0xab bytes;
+ * `tweak`, if any, then changes the header. */
+static void write_kernel(char *path, void (*tweak)(struct setup_header *h))
 {
 	size_t len = 2 * 512 + 65536;
 	uint8_t *img = calloc(1, len);
 	struct setup_header *h = (struct setup_header *)(img + 0x1f1);
-	uint8_t initrd[12345];
 
-	(void)state;
+	assert_non_null(img);
 	h->setup_sects = 1;
 	h->boot_flag = 0xaa55;
 	h->jump = 0x6aeb; /* header length byte at 0x201 */
@@ -49,12 +49,22 @@ static int setup(void **state)
 	h->relocatable_kernel = 1;
 	h->initrd_addr_max = 0x7fffffff;
 	h->cmdline_size = 2047;
+	if (tweak)
+		tweak(h);
 	memset(img + 1024, 0xab, 65536);
-	write_file(kernel_path, img, len);
+	write_file(path, img, len);
+	free(img);
+}
+
+static int setup(void **state)
+{
+	uint8_t initrd[12345];
+
+	(void)state;
+	write_kernel(kernel_path, NULL);
 	memset(initrd, 0x5a, sizeof(initrd));
 	write_file(initrd_path, initrd, sizeof(initrd));
 	write_file(junk_path, "this is not a kernel, just some text long enough ...", 52);
-	free(img);
 	return 0;
 }
 
@@ -151,6 +161,50 @@ static void overlong_cmdline_is_refused(void **state)
 	free(cmdline);
 }
 
+/* A broken header: a preferred address over the boot structures, an odd
+ * alignment, and values in fields that belong to the boot loader. */
+static void broken_header(struct setup_header *h)
+{
+	h->pref_address = 0x7000;
+	h->kernel_alignment = 3;
+	h->ramdisk_image = 0xffffffff;
+	h->ramdisk_size = 0xffffffff;
+	h->setup_data = 0xdeadbeef000ULL;
+}
+
+static void broken_header_fixed(struct setup_header *h)
+{
+	broken_header(h);
+	h->relocatable_kernel = 0;
+}
+
+static void header_fields_are_not_trusted(void **state)
+{
+	char path[64];
+	struct vm vm;
+	const struct boot_params *bp;
+
+	(void)state;
+	write_kernel(path, broken_header);
+	fake_vm(&vm, 64ULL << 20);
+	assert_int_equal(x86_load_bzimage(&vm, path, NULL, ""), 0);
+	bp = gm_ptr(&vm.mem, X86_ZERO_PAGE_ADDR, sizeof(*bp));
+	/* Relocated above 1 MiB, at the usual 2 MiB alignment. */
+	assert_int_equal(bp->hdr.code32_start, 0x200000);
+	assert_int_equal(bp->hdr.ramdisk_image, 0);
+	assert_int_equal(bp->hdr.ramdisk_size, 0);
+	assert_int_equal(bp->hdr.setup_data, 0);
+	guest_mem_destroy(&vm.mem);
+	unlink(path);
+
+	/* Not relocatable and asking for low memory: refused. */
+	write_kernel(path, broken_header_fixed);
+	fake_vm(&vm, 64ULL << 20);
+	assert_int_equal(x86_load_bzimage(&vm, path, NULL, ""), -ENOEXEC);
+	guest_mem_destroy(&vm.mem);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -158,6 +212,7 @@ int main(void)
 		cmocka_unit_test(boot_params_are_filled),
 		cmocka_unit_test(small_guest_relocates_the_kernel),
 		cmocka_unit_test(overlong_cmdline_is_refused),
+		cmocka_unit_test(header_fields_are_not_trusted),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -186,23 +186,33 @@ static int write_cmdline(struct vm *vm, const char *cmdline, uint64_t max)
 	return gm_write(&vm->mem, X86_CMDLINE_ADDR, cmdline, len);
 }
 
-/* Where the protected-mode kernel goes: its preferred address when it fits,
- * else the lowest aligned address above 1 MiB (it is relocatable). */
+/* Where the protected-mode kernel goes: its preferred address when that is
+ * above 1 MiB and the kernel fits there, else the lowest aligned address
+ * above 1 MiB (it is relocatable).  `need` is what the kernel occupies from
+ * there: init_size, or its payload if a broken header says less. */
 static int choose_load_addr(const struct guest_mem *gm, const struct setup_header *hdr,
-			    uint64_t *addr)
+			    uint64_t need, uint64_t *addr)
 {
 	uint64_t low_end = gm->region[0].size;
-	uint64_t align = hdr->kernel_alignment ? hdr->kernel_alignment : 0x200000;
-	uint64_t need = hdr->init_size;
+	uint64_t pref = hdr->pref_address;
+	uint64_t align = hdr->kernel_alignment;
 
-	if (hdr->pref_address && hdr->pref_address + need <= low_end) {
-		*addr = hdr->pref_address;
+	if (hdr->init_size > need)
+		need = hdr->init_size;
+	if (low_end < X86_HIGH_MEM_ADDR || need > low_end - X86_HIGH_MEM_ADDR)
+		return -ENOSPC;
+	if (pref >= X86_HIGH_MEM_ADDR && pref <= low_end - need) {
+		*addr = pref;
 		return 0;
 	}
 	if (!hdr->relocatable_kernel)
-		return -ENOSPC;
+		return pref < X86_HIGH_MEM_ADDR ? -ENOEXEC : -ENOSPC;
+	/* The protocol's alignment is a power of two; for anything else take
+	 * the 2 MiB every x86-64 kernel uses. */
+	if (align < 4096 || (align & (align - 1)) || align > low_end)
+		align = 0x200000;
 	*addr = (X86_HIGH_MEM_ADDR + align - 1) & ~(align - 1);
-	return *addr + need <= low_end ? 0 : -ENOSPC;
+	return *addr <= low_end - need ? 0 : -ENOSPC;
 }
 
 int x86_load_bzimage(struct vm *vm, const char *kernel, const char *initrd, const char *cmdline)
@@ -218,17 +228,27 @@ int x86_load_bzimage(struct vm *vm, const char *kernel, const char *initrd, cons
 		return ret;
 	hdr = setup_header_of(&head);
 	setup_size = (uint64_t)((hdr->setup_sects ? hdr->setup_sects : 4) + 1) * 512;
-	if (setup_size >= file_size)
+	if (setup_size >= file_size) {
+		log_error("kernel %s ends inside its own setup code", kernel);
 		return -ENOEXEC;
-	ret = choose_load_addr(&vm->mem, hdr, &load_addr);
+	}
+	ret = choose_load_addr(&vm->mem, hdr, file_size - setup_size, &load_addr);
+	if (ret == -ENOEXEC) {
+		log_error("kernel %s is not relocatable and asks to be loaded below 1 MiB", kernel);
+		return ret;
+	}
 	if (ret) {
-		log_error("kernel needs %u MiB above its load address: give the guest more memory",
-			  hdr->init_size >> 20);
+		log_error("kernel needs %llu MiB above its load address: give the guest more memory",
+			  (unsigned long long)(hdr->init_size > file_size - setup_size ?
+					       hdr->init_size : file_size - setup_size) >> 20);
 		return ret;
 	}
 	fd = open(kernel, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	if (fd < 0) {
+		ret = -errno;
+		log_error("cannot open kernel %s: %s", kernel, strerror(errno));
+		return ret;
+	}
 	ret = gm_load_file(&vm->mem, fd, setup_size, load_addr, file_size - setup_size);
 	close(fd);
 	if (ret) {
@@ -242,12 +262,20 @@ int x86_load_bzimage(struct vm *vm, const char *kernel, const char *initrd, cons
 	if (hdr_len > sizeof(bp->hdr))
 		hdr_len = sizeof(bp->hdr);
 	memcpy(&bp->hdr, hdr, hdr_len);
+	/* Fields the boot loader owns: a file's own values there are garbage
+	 * the kernel would follow (an initrd or a setup_data list that is not
+	 * there). */
+	bp->hdr.ramdisk_image = 0;
+	bp->hdr.ramdisk_size = 0;
+	bp->hdr.setup_data = 0;
 	bp->hdr.type_of_loader = 0xff;
 	bp->hdr.loadflags |= LOADFLAG_CAN_USE_HEAP;
 	bp->hdr.heap_end_ptr = 0xfe00;
 	bp->hdr.code32_start = (uint32_t)load_addr;
 	bp->hdr.cmd_line_ptr = (uint32_t)X86_CMDLINE_ADDR;
-	ret = write_cmdline(vm, cmdline, hdr->cmdline_size + 1ULL);
+	/* 0 is a broken header (the field exists since 2.06): as the probe. */
+	ret = write_cmdline(vm, cmdline,
+			    (hdr->cmdline_size ? hdr->cmdline_size : LINUX_COMMAND_LINE_SIZE - 1) + 1ULL);
 	if (ret)
 		return ret;
 	if (initrd) {
