@@ -403,8 +403,8 @@ static int balloon_key(void *obj, const char *key, const char *v, char *err, siz
 	struct balloon_config *b = obj;
 
 	if (strcmp(key, "size") == 0 && v) {
-		if (parse_size(v, 1ULL << 20, &b->size))
-			return reason(err, errlen, "--balloon: size=%s is not a size", v);
+		if (parse_size(v, 1ULL << 20, &b->size) || b->size > VM_MAX_MEM)
+			return reason(err, errlen, "--balloon: size=%s is not a size up to 1T", v);
 	} else if (strcmp(key, "deflate_on_oom") == 0) {
 		if (!on_off(v, &b->deflate_on_oom))
 			return reason(err, errlen, "--balloon: deflate_on_oom=%s is not on/off", v);
@@ -414,8 +414,8 @@ static int balloon_key(void *obj, const char *key, const char *v, char *err, siz
 	} else if (strcmp(key, "auto") == 0 && !v) {
 		b->auto_size = true;
 	} else if (strcmp(key, "margin") == 0 && v) {
-		if (parse_size(v, 1ULL << 20, &b->auto_margin))
-			return reason(err, errlen, "--balloon: margin=%s is not a size", v);
+		if (parse_size(v, 1ULL << 20, &b->auto_margin) || b->auto_margin > VM_MAX_MEM)
+			return reason(err, errlen, "--balloon: margin=%s is not a size up to 1T", v);
 	} else if ((strcmp(key, "step") == 0 || strcmp(key, "pressure") == 0) && v) {
 		unsigned long n;
 
