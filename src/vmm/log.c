@@ -30,15 +30,19 @@ int log_parse_level(const char *name, enum log_level *out)
 void log_msg(enum log_level level, const char *tag, const char *fmt, ...)
 {
 	char line[1024];
-	int n;
+	int n, saved_errno;
 	va_list ap;
 
 	if (!log_enabled(level))
 		return;
+	/* errno stays the caller's: `log_error(...); return -errno;` is common. */
+	saved_errno = errno;
 	n = snprintf(line, sizeof(line), "sardine: %s%s%s: ",
 		     level <= LOG_WARN ? level_names[level] : "", level <= LOG_WARN ? ": " : "", tag);
-	if (n < 0 || (size_t)n >= sizeof(line))
+	if (n < 0 || (size_t)n >= sizeof(line)) {
+		errno = saved_errno;
 		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
@@ -46,7 +50,8 @@ void log_msg(enum log_level level, const char *tag, const char *fmt, ...)
 	line[n++] = '\n';
 	/* One write() per line so lines from several threads never interleave. */
 	if (write(STDERR_FILENO, line, (size_t)n) < 0)
-		return;
+		n = 0; /* nowhere left to say it */
+	errno = saved_errno;
 }
 
 static uint64_t now_ms(void)
