@@ -3,7 +3,8 @@
  * The guest owns the rings and may change them at any time, so:
  *  - at activation the size must be a power of two within the maximum and
  *    every ring part aligned and wholly inside guest RAM; the host pointers
- *    are computed once then;
+ *    and the size the rings are indexed with are fixed then (the transport
+ *    also refuses queue register writes once the driver is running);
  *  - at run time the available index may not run more than a queue ahead,
  *    a chain is at most `size` descriptors long (loops end there), indirect
  *    tables get the same checks and may not nest, device-writable buffers
