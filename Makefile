@@ -86,7 +86,7 @@ run: all guest
 unit: $(UNIT_BINS)
 	tests/run-unit.sh $(UNIT_BINS)
 
-test: all guest $(UNIT_BINS)
+test: all guest $(UNIT_BINS) fuzz
 	tests/run-all.sh $(BUILD)
 
 # ASan + UBSan build of everything, then the same suite against it.
@@ -94,7 +94,7 @@ asan:
 	$(MAKE) BUILD=build/asan OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" build/asan/sardine \
 		$(patsubst $(BUILD)/%,build/asan/%,$(UNIT_BINS) $(GUEST_BINS))
-	$(MAKE) guest
+	$(MAKE) guest fuzz
 	SARDINE_SANITIZED=1 tests/run-all.sh build/asan
 
 bench: all guest

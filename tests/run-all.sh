@@ -1,6 +1,7 @@
 #!/bin/bash
 # The whole test suite: tests/run-all.sh BUILD_DIR  (make test runs it)
-#   1. unit tests (cmocka) on this host;
+#   1. unit tests (cmocka) on this host, and each fuzz target (make fuzz)
+#      over its committed inputs in tests/fuzz/corpus;
 #   2. tests/host: CLI and tiny guests, on this host;
 #   3. tests/integration: real Linux guests on hardware KVM, directly when
 #      this host has it, else inside tests/box (QEMU/TCG with nested SVM).
@@ -234,6 +235,27 @@ for t in "$build"/tests/unit/test_*; do
 	fi
 done
 rm -f "$log.u"
+passed=$((passed + n)) failed=$((failed + f))
+
+# Each libFuzzer target once over its committed inputs (the seeds and every
+# input a campaign found a bug with): a fixed bug that comes back fails here.
+echo "# fuzz targets on their committed inputs"
+n=0 f=0
+for t in "$repo"/build/fuzz/fuzz_*; do
+	[ -x "$t" ] || continue
+	name=$(basename "$t")
+	if "$t" -runs=0 -artifact_prefix="$log.art-" "$tests/fuzz/corpus/${name#fuzz_}" \
+		>"$log.u" 2>&1; then
+		echo "ok - fuzz/$name ($(ls "$tests/fuzz/corpus/${name#fuzz_}" | wc -l) inputs)"
+		n=$((n + 1))
+	else
+		echo "not ok - fuzz/$name"
+		echo "# failed: fuzz/$name: $(grep -m1 -E 'ERROR|Assertion|runtime error' "$log.u")" >>"$log.failed"
+		grep -E 'ERROR|Assertion|runtime error|SUMMARY|Test unit written' "$log.u" | sed 's/^/#   /'
+		f=$((f + 1))
+	fi
+done
+rm -f "$log.u" "$log".art-*
 passed=$((passed + n)) failed=$((failed + f))
 
 echo "# host tests"
