@@ -1,6 +1,7 @@
 /* Fuzz target: the split virtqueue parser against guest memory the fuzzer
- * writes.  Input: a header choosing the queue size, ring addresses and
- * EVENT_IDX, then the bytes of guest RAM.  Whatever the bytes, virtq_*
+ * writes.  Input: a header choosing the queue size, ring addresses,
+ * EVENT_IDX and a later rewrite of the size register, then the bytes of
+ * guest RAM.  Whatever the bytes, virtq_*
  * must not crash, read or write outside guest RAM, or loop forever. */
 #include <stdint.h>
 #include <string.h>
@@ -56,6 +57,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	vq.cfg.used = h.used;
 	if (virtq_activate(&vq, &gm, h.flags & 1))
 		return 0;
+	/* The driver may write queue_size again later (the transport refuses
+	 * it while the queue runs, but the queue must not rely on that): the
+	 * rings stay indexed with the size they were validated for. */
+	if (h.flags & 4)
+		vq.cfg.size = h.used_event_bias;
 	for (unsigned int i = 0; i < (h.pops & 0x3ff); i++) {
 		int got = virtq_pop(&vq, &elem);
 		uint8_t scratch[256];
