@@ -188,8 +188,8 @@ static int write_cmdline(struct vm *vm, const char *cmdline, uint64_t max)
 
 /* Where the protected-mode kernel goes: its preferred address when that is
  * above 1 MiB and the kernel fits there, else the lowest aligned address
- * above 1 MiB (it is relocatable).  `need` is what the kernel occupies from
- * there: init_size, or its payload if a broken header says less. */
+ * above 1 MiB (it is relocatable).  `need`: the bytes it occupies from
+ * there. */
 static int choose_load_addr(const struct guest_mem *gm, const struct setup_header *hdr,
 			    uint64_t need, uint64_t *addr)
 {
@@ -197,8 +197,6 @@ static int choose_load_addr(const struct guest_mem *gm, const struct setup_heade
 	uint64_t pref = hdr->pref_address;
 	uint64_t align = hdr->kernel_alignment;
 
-	if (hdr->init_size > need)
-		need = hdr->init_size;
 	if (low_end < X86_HIGH_MEM_ADDR || need > low_end - X86_HIGH_MEM_ADDR)
 		return -ENOSPC;
 	if (pref >= X86_HIGH_MEM_ADDR && pref <= low_end - need) {
@@ -220,7 +218,7 @@ int x86_load_bzimage(struct vm *vm, const char *kernel, const char *initrd, cons
 	struct boot_params *bp = gm_ptr(&vm->mem, X86_ZERO_PAGE_ADDR, sizeof(*bp));
 	const struct setup_header *hdr;
 	struct bzimage_head head;
-	uint64_t file_size, setup_size, load_addr, hdr_len;
+	uint64_t file_size, setup_size, load_addr, hdr_len, need;
 	int fd, ret;
 
 	ret = read_head(kernel, &head, &file_size);
@@ -232,15 +230,18 @@ int x86_load_bzimage(struct vm *vm, const char *kernel, const char *initrd, cons
 		log_error("kernel %s ends inside its own setup code", kernel);
 		return -ENOEXEC;
 	}
-	ret = choose_load_addr(&vm->mem, hdr, file_size - setup_size, &load_addr);
+	/* init_size, or the payload itself if a broken header says less. */
+	need = file_size - setup_size;
+	if (hdr->init_size > need)
+		need = hdr->init_size;
+	ret = choose_load_addr(&vm->mem, hdr, need, &load_addr);
 	if (ret == -ENOEXEC) {
 		log_error("kernel %s is not relocatable and asks to be loaded below 1 MiB", kernel);
 		return ret;
 	}
 	if (ret) {
 		log_error("kernel needs %llu MiB above its load address: give the guest more memory",
-			  (unsigned long long)(hdr->init_size > file_size - setup_size ?
-					       hdr->init_size : file_size - setup_size) >> 20);
+			  (unsigned long long)need >> 20);
 		return ret;
 	}
 	fd = open(kernel, O_RDONLY | O_CLOEXEC);
