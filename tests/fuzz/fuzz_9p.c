@@ -52,6 +52,17 @@ static int remove_entry(const char *path, const struct stat *sb, int flag, struc
 	return 0;
 }
 
+/* At exit (the end of a campaign or of a replay in make test): the scratch
+ * tree goes, whatever modes the fuzzer gave it (root removes anyway). */
+static void remove_scratch(void)
+{
+	if (!st || !st->dir[0])
+		return;
+	chmod(st->dir, 0700);
+	nftw(st->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	rmdir(st->dir);
+}
+
 /* A small tree to play with: a directory, a file, a link pointing out. */
 static void populate(const char *dir)
 {
@@ -85,6 +96,7 @@ static void init_state(void)
 	strcpy(st->dir, "/tmp/sardine-fuzz-9p.XXXXXX");
 	if (!mkdtemp(st->dir))
 		abort();
+	atexit(remove_scratch);
 	populate(st->dir);
 	/* Writes at huge offsets fail with EFBIG instead of filling a disk. */
 	signal(SIGXFSZ, SIG_IGN);

@@ -15,7 +15,7 @@
 #include "arch/x86/layout.h"
 #include "vmm/vm.h"
 
-static char kernel_path[64], initrd_path[64], junk_path[64];
+static char kernel_path[64], initrd_path[64], junk_path[64], broken_path[64], fixed_path[64];
 
 static void write_file(char *path, const void *data, size_t len)
 {
@@ -56,12 +56,17 @@ static void write_kernel(char *path, void (*tweak)(struct setup_header *h))
 	free(img);
 }
 
+static void broken_header(struct setup_header *h);
+static void broken_header_fixed(struct setup_header *h);
+
 static int setup(void **state)
 {
 	uint8_t initrd[12345];
 
 	(void)state;
 	write_kernel(kernel_path, NULL);
+	write_kernel(broken_path, broken_header);
+	write_kernel(fixed_path, broken_header_fixed);
 	memset(initrd, 0x5a, sizeof(initrd));
 	write_file(initrd_path, initrd, sizeof(initrd));
 	write_file(junk_path, "this is not a kernel, just some text long enough ...", 52);
@@ -74,6 +79,8 @@ static int teardown(void **state)
 	unlink(kernel_path);
 	unlink(initrd_path);
 	unlink(junk_path);
+	unlink(broken_path);
+	unlink(fixed_path);
 	return 0;
 }
 
@@ -180,14 +187,12 @@ static void broken_header_fixed(struct setup_header *h)
 
 static void header_fields_are_not_trusted(void **state)
 {
-	char path[64];
 	struct vm vm;
 	const struct boot_params *bp;
 
 	(void)state;
-	write_kernel(path, broken_header);
 	fake_vm(&vm, 64ULL << 20);
-	assert_int_equal(x86_load_bzimage(&vm, path, NULL, ""), 0);
+	assert_int_equal(x86_load_bzimage(&vm, broken_path, NULL, ""), 0);
 	bp = gm_ptr(&vm.mem, X86_ZERO_PAGE_ADDR, sizeof(*bp));
 	/* Relocated above 1 MiB, at the usual 2 MiB alignment. */
 	assert_int_equal(bp->hdr.code32_start, 0x200000);
@@ -195,14 +200,11 @@ static void header_fields_are_not_trusted(void **state)
 	assert_int_equal(bp->hdr.ramdisk_size, 0);
 	assert_int_equal(bp->hdr.setup_data, 0);
 	guest_mem_destroy(&vm.mem);
-	unlink(path);
 
 	/* Not relocatable and asking for low memory: refused. */
-	write_kernel(path, broken_header_fixed);
 	fake_vm(&vm, 64ULL << 20);
-	assert_int_equal(x86_load_bzimage(&vm, path, NULL, ""), -ENOEXEC);
+	assert_int_equal(x86_load_bzimage(&vm, fixed_path, NULL, ""), -ENOEXEC);
 	guest_mem_destroy(&vm.mem);
-	unlink(path);
 }
 
 int main(void)
