@@ -253,7 +253,7 @@ static void write_status(struct virtio_pci *vp, uint8_t v)
 	 * status bit", virtio 1.2, 2.1.2).  Taking a clear at its word would
 	 * make the queue registers writable under running queues and start
 	 * the device twice. */
-	v |= old & (uint8_t)~VIRTIO_STATUS_NEEDS_RESET;
+	v |= old;
 	if ((v & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK)) {
 		/* Only what we offered, and always the modern interface. */
 		if ((vp->driver_features & ~d->features) ||
@@ -265,8 +265,7 @@ static void write_status(struct virtio_pci *vp, uint8_t v)
 	/* DRIVER_OK is only meaningful after FEATURES_OK. */
 	if (!(v & VIRTIO_STATUS_FEATURES_OK))
 		v &= (uint8_t)~VIRTIO_STATUS_DRIVER_OK;
-	__atomic_store_n(&d->status, (uint8_t)(v | (old & VIRTIO_STATUS_NEEDS_RESET)),
-			 __ATOMIC_RELEASE);
+	__atomic_store_n(&d->status, v, __ATOMIC_RELEASE);
 	if ((v & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK))
 		driver_ok(vp);
 }
