@@ -82,6 +82,9 @@ start_with_input() {
 
 io_uring_script() {
 	cat > "$T/guest.sh" <<'SCRIPT'
+# Kernel messages stay in dmesg, off the console: the I/O error that the
+# refused header write logs would land in a shell line still draining.
+echo 1 > /proc/sys/kernel/printk
 say() { echo "$1=$2"; }
 sha() { sha256sum | cut -d' ' -f1; }
 say SIZE_A "$(cat /sys/block/vda/size)"
