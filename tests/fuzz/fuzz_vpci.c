@@ -1,33 +1,51 @@
-/* libFuzzer target: the virtio PCI transport, with virtio-rng or
- * virtio-balloon behind it, in the hands of a hostile guest driver.
+/* libFuzzer target: the virtio PCI transport, with one of sardine's
+ * virtio devices behind it, in the hands of a hostile guest driver.
  *
  * Each input builds a small VM (4 MiB of RAM, the PCI host, the MSI
- * router) and one device on its own I/O thread, as sardine runs it.  The
- * interrupt routes, irqfds and ioeventfds go to one real KVM VM (with an
- * in-kernel irqchip, no vCPUs) made once per process: /dev/kvm is needed,
- * and each input must leave that VM as it found it.  The input is then a program of guest actions:
- * configuration space accesses (through ECAM), BAR 0 reads and writes
- * (common configuration, ISR, device configuration, notifications, MSI-X
- * table and PBA), port notifications, stores into guest RAM (rings and
- * buffers), a canned "bring queue N up" sequence that gets the fuzzer to
- * running queues quickly, and pauses that let the I/O thread work.  The
- * device is torn down at the end as at VM exit.  Sanitizers and the
- * invariants below catch what goes wrong. */
+ * router) and one device on its I/O threads, as sardine runs it: rng or
+ * balloon (first byte below 0x80, odd: balloon), or (0x80 and up, modulo
+ * 6) blk on a raw image, blk on a read-only one, 9p passthrough, 9p mapped
+ * on a read-only share, console, net.  The disk images, the share and the
+ * console's and net backend's far ends are the harness's, in a scratch
+ * directory made once per process and removed at exit.  The interrupt
+ * routes, irqfds and ioeventfds go to one real KVM VM (with an in-kernel
+ * irqchip, no vCPUs) made once per process: /dev/kvm is needed, and each
+ * input must leave that VM as it found it.  The input is then a program of
+ * guest actions: configuration space accesses (through ECAM), BAR 0 reads
+ * and writes (common configuration, ISR, device configuration,
+ * notifications, MSI-X table and PBA), port notifications, stores into
+ * guest RAM (rings and buffers), a canned "bring queue N up" sequence that
+ * gets the fuzzer to running queues quickly, bytes from the outside (a
+ * received frame for net, typed input for the console), and pauses that
+ * let the I/O threads work.  The device is torn down at the end as at VM
+ * exit, requests in flight or not.  Sanitizers and the invariants below
+ * catch what goes wrong.  tests/fuzz/vpci_seeds.py writes the seeds. */
 #include <assert.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <linux/kvm.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "arch/x86/layout.h"
+#include "block/block.h"
 #include "hw/pci.h"
+#include "net/backend.h"
 #include "virtio/devices.h"
 #include "virtio/transport.h"
 #include "virtio/virtio.h"
 #include "vmm/config.h"
+#include "vmm/console.h"
+#include "vmm/event_loop.h"
+#include "vmm/log.h"
 #include "vmm/vm.h"
 
 #define RAM (4u << 20)
@@ -38,7 +56,57 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int kvm_vm_fd = -1;
+/* What lives as long as the process: the KVM VM and the files behind the
+ * devices. */
+static struct {
+	int vm_fd;
+	char dir[64];
+	char share[96];
+	struct blk_image disk[2]; /* read-write, read-only */
+	int null_fd;
+	struct vm_config cfg;
+} fx = { .vm_fd = -1 };
+
+static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb, (void)flag;
+	if (ftw->level > 0)
+		remove(path);
+	return 0;
+}
+
+/* The 9p share starts each input empty, so that what one input made
+ * cannot pile up over a campaign. */
+static void empty_dir(const char *dir)
+{
+	chmod(dir, 0755);
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void remove_scratch(void)
+{
+	for (unsigned int i = 0; i < 2; i++)
+		if (fx.disk[i].path)
+			blk_image_close(&fx.disk[i]);
+	if (fx.dir[0]) {
+		empty_dir(fx.dir);
+		rmdir(fx.dir);
+	}
+}
+
+static void open_disk(unsigned int i, bool readonly)
+{
+	char path[128], err[256];
+	struct disk_config dc = { .path = path, .readonly = readonly, .cache = DISK_CACHE_WRITEBACK,
+				  .queues = 2, .format_raw = true };
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/disk%u.img", fx.dir, i);
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert(fd >= 0 && ftruncate(fd, 1 << 20) == 0);
+	close(fd);
+	assert(blk_image_open(&fx.disk[i], &dc, err, sizeof(err)) == 0);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -46,11 +114,182 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc, (void)argv;
 	assert(kvm >= 0);
-	kvm_vm_fd = ioctl(kvm, KVM_CREATE_VM, 0);
-	assert(kvm_vm_fd >= 0);
-	assert(ioctl(kvm_vm_fd, KVM_CREATE_IRQCHIP, 0) == 0);
+	fx.vm_fd = ioctl(kvm, KVM_CREATE_VM, 0);
+	assert(fx.vm_fd >= 0);
+	assert(ioctl(fx.vm_fd, KVM_CREATE_IRQCHIP, 0) == 0);
 	close(kvm);
+	log_threshold = LOG_ERROR;
+	snprintf(fx.dir, sizeof(fx.dir), "/tmp/fuzz_vpci.XXXXXX");
+	assert(mkdtemp(fx.dir));
+	atexit(remove_scratch);
+	snprintf(fx.share, sizeof(fx.share), "%s/share", fx.dir);
+	assert(mkdir(fx.share, 0755) == 0);
+	open_disk(0, false);
+	open_disk(1, true);
+	fx.null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	assert(fx.null_fd >= 0);
+	config_init_defaults(&fx.cfg);
+	snprintf(fx.cfg.name, sizeof(fx.cfg.name), "fuzz");
+	fx.cfg.nr_cpus = 2;
+	fx.cfg.nr_shares = 1;
 	return 0;
+}
+
+/* A network backend whose far end is the harness's: frames the guest
+ * sends are read and dropped; the program can send it frames. */
+static ssize_t fb_recv(struct net_backend *b, unsigned int q, const struct iovec *iov, int n)
+{
+	struct msghdr m = { .msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n };
+	ssize_t r = recvmsg(b->fds[q], &m, MSG_DONTWAIT | MSG_TRUNC);
+
+	return r < 0 ? -errno : r;
+}
+
+static ssize_t fb_send(struct net_backend *b, unsigned int q, const struct iovec *iov, int n)
+{
+	ssize_t r = writev(b->fds[q], iov, n);
+
+	return r < 0 ? -errno : r;
+}
+
+static int fb_set_offloads(struct net_backend *b, unsigned int offloads)
+{
+	return (offloads & ~b->caps) ? -EINVAL : 0;
+}
+
+static int fb_enable_queue(struct net_backend *b, unsigned int q, bool on)
+{
+	b->detached[q] = !on;
+	return 0;
+}
+
+static void fb_destroy(struct net_backend *b)
+{
+	(void)b;
+}
+
+static const struct net_backend_ops fuzz_backend_ops = {
+	.recv = fb_recv, .send = fb_send, .set_offloads = fb_set_offloads,
+	.enable_queue = fb_enable_queue, .destroy = fb_destroy,
+};
+
+/* One device's world: the device and, for console and net, the far end
+ * of its backend (a datagram socket pair per queue pair). */
+struct fixture {
+	struct virtio_dev *dev;
+	struct console console;
+	struct event_loop loop; /* the console's input, as sardine's main loop */
+	bool has_console;
+	struct net_backend backend;
+	int far[2]; /* the harness's ends, -1 when unused */
+};
+
+static int socket_pair(int *near, int *far)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv))
+		return -1;
+	*near = sv[0];
+	*far = sv[1];
+	return 0;
+}
+
+static int make_net(struct vm *vm, struct fixture *f)
+{
+	struct net_config nc = { .fd = -1, .queues = 2 };
+	struct net_backend *b = &f->backend;
+
+	*b = (struct net_backend){ .ops = &fuzz_backend_ops, .nr_queues = 2, .caps = 0x7f,
+				   .mtu = 1500, .hdr_len = 12, .multi_queue = true };
+	snprintf(b->ifname, sizeof(b->ifname), "fuzz0");
+	for (unsigned int q = 0; q < 2; q++)
+		assert(socket_pair(&b->fds[q], &f->far[q]) == 0);
+	return virtio_net_create(vm, &nc, b, 0, &f->dev);
+}
+
+static int make_console(struct vm *vm, struct fixture *f)
+{
+	int in;
+
+	assert(socket_pair(&in, &f->far[0]) == 0);
+	assert(event_loop_init(&f->loop, "fuzz-console") == 0);
+	assert(console_init(&f->console, in, fx.null_fd, &f->loop) == 0);
+	assert(event_loop_start_thread(&f->loop, "fuzz-console") == 0);
+	f->has_console = true;
+	return virtio_console_create(vm, &f->console, &f->dev);
+}
+
+static void create_device(struct vm *vm, uint8_t kind, struct fixture *f)
+{
+	struct balloon_config bc = { .enabled = true, .deflate_on_oom = true,
+				     .free_page_reporting = true, .size = 1 << 20 };
+	struct disk_config dc = { .queues = 2 };
+	struct share_config sc = { .path = fx.share, .tag = "fuzz" };
+	int ret;
+
+	f->far[0] = f->far[1] = -1;
+	if (kind < 0x80) {
+		ret = kind & 1 ? virtio_balloon_create(vm, &bc, &f->dev) : virtio_rng_create(vm, &f->dev);
+	} else {
+		switch ((kind - 0x80) % 6) {
+		case 0:
+		case 1:
+			dc.path = fx.disk[kind & 1].path;
+			ret = virtio_blk_create(vm, 0, &dc, &fx.disk[kind & 1], &f->dev);
+			break;
+		case 2:
+			empty_dir(fx.share);
+			ret = virtio_9p_create(vm, &sc, 0, &f->dev);
+			break;
+		case 3:
+			empty_dir(fx.share);
+			sc.readonly = true;
+			sc.security = SHARE_MAPPED;
+			ret = virtio_9p_create(vm, &sc, 0, &f->dev);
+			break;
+		case 4:
+			ret = make_console(vm, f);
+			break;
+		default:
+			ret = make_net(vm, f);
+			break;
+		}
+	}
+	assert(ret == 0);
+	if (virtio_dev_attach(f->dev)) {
+		f->dev->ops->destroy(f->dev);
+		f->dev = NULL;
+	}
+}
+
+static void destroy_device(struct fixture *f)
+{
+	if (f->dev) {
+		f->dev->transport->ops->destroy(f->dev);
+		f->dev->ops->destroy(f->dev);
+	}
+	if (f->has_console) { /* the order of sardine's exit */
+		event_loop_stop(&f->loop);
+		console_destroy(&f->console);
+		event_loop_destroy(&f->loop);
+		close(f->console.in_fd);
+	}
+	for (unsigned int q = 0; f->backend.ops && q < f->backend.nr_queues; q++)
+		close(f->backend.fds[q]);
+	for (unsigned int i = 0; i < 2; i++)
+		if (f->far[i] >= 0)
+			close(f->far[i]);
+}
+
+/* Bytes from outside the guest: a frame for net's receive queue q, typed
+ * input for the console. */
+static void from_outside(const struct fixture *f, unsigned int q, const uint8_t *p, size_t len)
+{
+	int fd = f->far[q & 1] >= 0 ? f->far[q & 1] : f->far[0];
+
+	if (fd >= 0 && len && write(fd, p, len) < 0)
+		return; /* full: the device is not taking it; drop, as a wire would */
 }
 
 struct input {
@@ -128,7 +367,8 @@ static void bring_up(struct vm *vm, uint8_t mask, uint16_t size)
 
 static const unsigned int lens[] = { 1, 2, 4, 8 };
 
-static void run_program(struct vm *vm, const struct pci_device *dev, struct input *in)
+static void run_program(struct vm *vm, const struct pci_device *dev, const struct fixture *f,
+			struct input *in)
 {
 	while (in->left) {
 		uint8_t op = (uint8_t)take(in, 1);
@@ -167,26 +407,22 @@ static void run_program(struct vm *vm, const struct pci_device *dev, struct inpu
 		case 6:
 			bring_up(vm, (uint8_t)take(in, 1), (uint16_t)(1u << (take(in, 1) % 10)));
 			break;
-		default: /* let the I/O thread run */
-			usleep(200);
+		default:
+			if (op & 8) { /* bytes from outside: a length, then as many */
+				uint8_t q = (uint8_t)take(in, 1);
+				size_t len = (size_t)take(in, 2) % 2048;
+
+				if (len > in->left)
+					len = in->left;
+				from_outside(f, q, in->p, len);
+				in->p += len;
+				in->left -= len;
+			} else { /* let the I/O threads run */
+				usleep(200);
+			}
 			break;
 		}
 	}
-}
-
-static struct virtio_dev *create_device(struct vm *vm, uint8_t kind)
-{
-	struct balloon_config bc = { .enabled = true, .deflate_on_oom = true,
-				     .free_page_reporting = true, .size = 1 << 20 };
-	struct virtio_dev *d = NULL;
-	int ret = kind & 1 ? virtio_balloon_create(vm, &bc, &d) : virtio_rng_create(vm, &d);
-
-	assert(ret == 0);
-	if (virtio_dev_attach(d)) {
-		d->ops->destroy(d);
-		return NULL;
-	}
-	return d;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -194,7 +430,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct guest_mem_layout l = { .ram_size = RAM, .hole_start = X86_MMIO_HOLE_START,
 				      .hole_end = X86_4G };
 	struct input in = { data, size };
-	struct virtio_dev *d;
+	struct fixture f = { 0 };
 	struct vm *vm;
 	struct pci_device *dev;
 
@@ -202,14 +438,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	vm = calloc(1, sizeof(*vm));
 	assert(vm);
-	vm->fd = kvm_vm_fd;
+	vm->fd = fx.vm_fd;
+	vm->cfg = &fx.cfg;
 	vm->exit_fd = -1;
 	assert(bus_init(&vm->pio, "pio") == 0 && bus_init(&vm->mmio, "mmio") == 0);
 	assert(guest_mem_init(&vm->mem, &l) == 0);
 	assert(irq_router_init(&vm->irq) == 0);
 	assert(pci_host_create(&vm->pci, vm, X86_4G + (1ULL << 30), 1ULL << 30) == 0);
-	d = create_device(vm, (uint8_t)take(&in, 1));
-	assert(d);
+	create_device(vm, (uint8_t)take(&in, 1), &f);
+	assert(f.dev);
 	dev = NULL;
 	for (unsigned int i = 0; !dev && i < PCI_MAX_SLOTS; i++)
 		if (vm->pci->slot[i] && vm->pci->slot[i] != &vm->pci->bridge)
@@ -219,7 +456,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg_write(vm, dev, 0x10, (uint32_t)BAR0, 4);
 	cfg_write(vm, dev, 0x18, IO_BAR, 4);
 	cfg_write(vm, dev, 0x04, 7, 2);
-	run_program(vm, dev, &in);
+	run_program(vm, dev, &f, &in);
 	/* Whatever the guest did, the device answers and reset works (with
 	 * its BARs back where the firmware put them: undecoded space reads as
 	 * all ones, as on real PCI). */
@@ -227,8 +464,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cfg_write(vm, dev, 0x04, 7, 2);
 	bar_write(vm, 0x14, 0, 1);
 	assert(bar_read(vm, 0x14, 1) == 0);
-	d->transport->ops->destroy(d);
-	d->ops->destroy(d);
+	destroy_device(&f);
 	pci_host_destroy(vm->pci);
 	irq_router_destroy(&vm->irq);
 	guest_mem_destroy(&vm->mem);
