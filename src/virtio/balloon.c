@@ -234,14 +234,16 @@ static void on_stats_timer(void *opaque, uint32_t events)
 		return;
 	if (b->auto_size && b->stats_q != NO_QUEUE && !b->dev.broken)
 		auto_size(b);
+	/* Under the lock: a reset (balloon_reset, then the rings cleared) may
+	 * come from a vCPU at any time, and does not wait for this timer. */
 	pthread_mutex_lock(&b->lock);
 	give_back = b->stats_held && b->stats_q != NO_QUEUE && !b->dev.broken;
 	b->stats_held = false;
-	pthread_mutex_unlock(&b->lock);
 	if (give_back) {
 		virtq_push(&b->dev.vqs[b->stats_q], b->stats_head, 0);
 		virtio_notify_queue(&b->dev, (unsigned int)b->stats_q);
 	}
+	pthread_mutex_unlock(&b->lock);
 }
 
 static int balloon_activate(struct virtio_dev *d)

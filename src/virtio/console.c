@@ -33,7 +33,11 @@ struct virtio_console {
 	int input_fd; /* eventfd: input arrived for the receive queue */
 };
 
-/* Moves buffered input into the guest's receive buffers (I/O thread). */
+/* Moves buffered input into the guest's receive buffers (I/O thread).
+ * Everything that touches the ring, the interrupt included, happens under
+ * c->lock while the device is active: input arrives through on_input,
+ * which a reset does not wait for the way it waits for kick handlers, and
+ * the reset clears the rings right after vcon_reset has taken the lock. */
 static void deliver_input(struct virtio_console *c)
 {
 	struct virtio_dev *d = &c->dev;
@@ -53,6 +57,8 @@ static void deliver_input(struct virtio_console *c)
 		virtq_push(vq, c->elem.head, (uint32_t)n);
 		delivered = true;
 	}
+	if (delivered && got >= 0)
+		virtio_notify_queue(d, RXQ);
 	if (c->rx_starved && c->rx_len < RX_BUF) {
 		c->rx_starved = false;
 		kick = true;
@@ -60,8 +66,6 @@ static void deliver_input(struct virtio_console *c)
 	pthread_mutex_unlock(&c->lock);
 	if (got < 0)
 		virtio_set_broken(d, "malformed receive queue");
-	else if (delivered)
-		virtio_notify_queue(d, RXQ);
 	if (kick)
 		console_kick(c->console);
 }
