@@ -34,10 +34,11 @@ struct virtio_console {
 };
 
 /* Moves buffered input into the guest's receive buffers (I/O thread).
- * Everything that touches the ring, the interrupt included, happens under
- * c->lock while the device is active: input arrives through on_input,
- * which a reset does not wait for the way it waits for kick handlers, and
- * the reset clears the rings right after vcon_reset has taken the lock. */
+ * Everything that touches the ring or the device status (the interrupt,
+ * NEEDS_RESET) happens under c->lock while the device is active: input
+ * arrives through on_input, which a reset does not wait for the way it
+ * waits for kick handlers, and once vcon_reset has taken the lock the
+ * transport clears the rings and the status. */
 static void deliver_input(struct virtio_console *c)
 {
 	struct virtio_dev *d = &c->dev;
@@ -57,15 +58,15 @@ static void deliver_input(struct virtio_console *c)
 		virtq_push(vq, c->elem.head, (uint32_t)n);
 		delivered = true;
 	}
-	if (delivered && got >= 0)
+	if (got < 0)
+		virtio_set_broken(d, "malformed receive queue");
+	else if (delivered)
 		virtio_notify_queue(d, RXQ);
 	if (c->rx_starved && c->rx_len < RX_BUF) {
 		c->rx_starved = false;
 		kick = true;
 	}
 	pthread_mutex_unlock(&c->lock);
-	if (got < 0)
-		virtio_set_broken(d, "malformed receive queue");
 	if (kick)
 		console_kick(c->console);
 }
