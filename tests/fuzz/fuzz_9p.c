@@ -13,7 +13,6 @@
  *
  *   make fuzz && build/fuzz/fuzz_9p -max_total_time=600 tests/fuzz/corpus/9p */
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -27,6 +26,8 @@
 #include "9p/proto.h"
 #include "virtio/queue.h"
 #include "vmm/guest_mem.h"
+
+#include "scratch.h"
 
 #define REQ_GPA 0x10000
 #define REPLY_GPA 0x200000
@@ -43,24 +44,12 @@ struct state {
 
 static struct state *st;
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	if (ftw->level > 0)
-		remove(path);
-	return 0;
-}
-
 /* At exit (the end of a campaign or of a replay in make test): the scratch
  * tree goes, whatever modes the fuzzer gave it (root removes anyway). */
 static void remove_scratch(void)
 {
-	if (!st || !st->dir[0])
-		return;
-	chmod(st->dir, 0700);
-	nftw(st->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-	rmdir(st->dir);
+	if (st && st->dir[0])
+		scratch_remove(st->dir);
 }
 
 /* A small tree to play with: a directory, a file, a link pointing out. */
@@ -69,7 +58,7 @@ static void populate(const char *dir)
 	char p[128];
 	FILE *f;
 
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	scratch_empty(dir);
 	snprintf(p, sizeof(p), "%s/d", dir);
 	mkdir(p, 0755);
 	snprintf(p, sizeof(p), "%s/d/f", dir);

@@ -23,7 +23,6 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <linux/kvm.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +47,8 @@
 #include "vmm/log.h"
 #include "vmm/vm.h"
 
+#include "scratch.h"
+
 #define RAM (4u << 20)
 #define BAR0 0xc0000000ULL
 #define IO_BAR 0xc000
@@ -67,20 +68,12 @@ static struct {
 	struct vm_config cfg;
 } fx = { .vm_fd = -1 };
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+/* The 9p share starts each input empty and as the harness made it, so
+ * that what one input did cannot pile up over a campaign. */
+static void reset_share(void)
 {
-	(void)sb, (void)flag;
-	if (ftw->level > 0)
-		remove(path);
-	return 0;
-}
-
-/* The 9p share starts each input empty, so that what one input made
- * cannot pile up over a campaign. */
-static void empty_dir(const char *dir)
-{
-	chmod(dir, 0755);
-	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	chmod(fx.share, 0755);
+	scratch_empty(fx.share);
 }
 
 static void remove_scratch(void)
@@ -88,10 +81,8 @@ static void remove_scratch(void)
 	for (unsigned int i = 0; i < 2; i++)
 		if (fx.disk[i].path)
 			blk_image_close(&fx.disk[i]);
-	if (fx.dir[0]) {
-		empty_dir(fx.dir);
-		rmdir(fx.dir);
-	}
+	if (fx.dir[0])
+		scratch_remove(fx.dir);
 }
 
 static void open_disk(unsigned int i, bool readonly)
@@ -239,11 +230,11 @@ static void create_device(struct vm *vm, uint8_t kind, struct fixture *f)
 			ret = virtio_blk_create(vm, 0, &dc, &fx.disk[kind & 1], &f->dev);
 			break;
 		case 2:
-			empty_dir(fx.share);
+			reset_share();
 			ret = virtio_9p_create(vm, &sc, 0, &f->dev);
 			break;
 		case 3:
-			empty_dir(fx.share);
+			reset_share();
 			sc.readonly = true;
 			sc.security = SHARE_MAPPED;
 			ret = virtio_9p_create(vm, &sc, 0, &f->dev);
